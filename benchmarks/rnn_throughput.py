@@ -1,0 +1,111 @@
+"""Training-step throughput of seqtasks recurrent layers against Keras's built-ins.
+
+One training step = forward, backward and an Adam update, compiled the way
+`model.fit` compiles it on the chosen backend (tf.function on TensorFlow, jit on JAX).
+Every layer is timed in the same run, in interleaved rounds, and the script prints
+tokens/s for each and the ratios ours/built-in, from the median round and from the
+fastest round (on a shared machine the fastest round is the least disturbed one;
+trust a ratio only when both agree and it repeats across runs).
+
+    python benchmarks/rnn_throughput.py --backend tensorflow
+    python benchmarks/rnn_throughput.py --backend jax --batch 32 --length 200
+"""
+
+import argparse
+import os
+import statistics
+import sys
+import time
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--backend", choices=("tensorflow", "jax", "torch"), default=None,
+                        help="Keras backend (default: $KERAS_BACKEND or tensorflow)")
+    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--length", type=int, default=100)
+    parser.add_argument("--input-dim", type=int, default=128)
+    parser.add_argument("--units", type=int, default=256)
+    parser.add_argument("--steps", type=int, default=10, help="timed steps per round")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--only", default=None,
+                        help="comma-separated subset of layer names to time")
+    return parser.parse_args(argv)
+
+
+def candidates(keras, seqtasks):
+    """Name -> layer factory; the built-ins are the peers the ratios compare against."""
+    from seqtasks.cells import GRUCell, LSTMCell
+    from seqtasks.layers import Recurrent
+
+    return {
+        "Recurrent(LSTMCell)": lambda u: Recurrent(LSTMCell(u)),
+        "Recurrent(GRUCell)": lambda u: Recurrent(GRUCell(u)),
+        "RNN(LSTMCell)": lambda u: keras.layers.RNN(LSTMCell(u)),
+        "keras LSTM": lambda u: keras.layers.LSTM(u),
+        "keras GRU": lambda u: keras.layers.GRU(u),
+    }
+
+
+RATIOS = [
+    ("Recurrent(LSTMCell)", "keras LSTM"),
+    ("Recurrent(GRUCell)", "keras GRU"),
+    ("RNN(LSTMCell)", "keras LSTM"),
+]
+
+
+def build_model(keras, layer, args):
+    inputs = keras.Input((args.length, args.input_dim), batch_size=args.batch)
+    outputs = keras.layers.Dense(1)(layer(inputs))
+    model = keras.Model(inputs, outputs)
+    model.compile(optimizer="adam", loss="mse")
+    return model
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if args.backend:
+        os.environ["KERAS_BACKEND"] = args.backend
+    import numpy as np
+    import keras
+
+    import seqtasks
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((args.batch, args.length, args.input_dim), dtype=np.float32)
+    y = rng.standard_normal((args.batch, 1), dtype=np.float32)
+    chosen = candidates(keras, seqtasks)
+    if args.only:
+        chosen = {name: chosen[name] for name in args.only.split(",")}
+    models = {}
+    for name, factory in chosen.items():
+        keras.utils.set_random_seed(0)
+        models[name] = build_model(keras, factory(args.units), args)
+        for _ in range(args.warmup):
+            models[name].train_on_batch(x, y)
+
+    times = {name: [] for name in models}
+    for _ in range(args.rounds):
+        for name, model in models.items():
+            start = time.perf_counter()
+            for _ in range(args.steps):
+                model.train_on_batch(x, y)
+            times[name].append(time.perf_counter() - start)
+
+    tokens = args.batch * args.length * args.steps
+    speed = {name: tokens / statistics.median(t) for name, t in times.items()}
+    best = {name: tokens / min(t) for name, t in times.items()}
+    print(f"backend={keras.backend.backend()} batch={args.batch} length={args.length} "
+          f"input={args.input_dim} units={args.units} rounds={args.rounds} steps={args.steps}")
+    for name, value in speed.items():
+        print(f"{name:24s} {value:12,.0f} tokens/s (median)  {best[name]:12,.0f} (best)")
+    for ours, peer in RATIOS:
+        if ours in speed and peer in speed:
+            print(f"ratio {ours} / {peer}: {speed[ours] / speed[peer]:.2f} (median), "
+                  f"{best[ours] / best[peer]:.2f} (best)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

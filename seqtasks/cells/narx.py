@@ -1,0 +1,101 @@
+"""The NARX cell: a recurrent network that feeds back its own past outputs (tapped delay lines)."""
+
+import keras
+from keras import ops
+
+from seqtasks.cells.base import RecurrentCell
+from seqtasks.errors import ConfigError
+
+
+@keras.saving.register_keras_serializable(package="seqtasks")
+class NARXCell(RecurrentCell):
+    """Nonlinear autoregressive cell with exogenous inputs::
+
+        y_t = activation(x_t W_0 + x_{t-1} W_1 + ... + x_{t-dx} W_dx
+                         + y_{t-1} V_1 + ... + y_{t-dy} V_dy + b)
+
+    with dx = `input_delay` and dy = `output_delay`. The recurrence runs through the
+    outputs only (no hidden state besides them). Weights: `kernel` (input_dim,
+    (dx + 1) * units), block d being W_d; `recurrent_kernel` (dy * units, units), rows
+    of block j - 1 being V_j; `bias` (units,).
+
+    States: the last output y_{t-1} (units; first, as Keras expects of a cell's
+    output), when dy > 1 the outputs before it ``[y_{t-2}, ..., y_{t-dy}]``
+    ((dy - 1) * units), and when dx > 0 the input delay line. The delay line keeps
+    the inputs already *projected* (dx * units): slot j holds what the inputs seen so
+    far add to z_{t+j}, so `project_inputs` stays ``x @ kernel`` as for every seqtasks
+    cell.
+
+    Use it through `seqtasks.layers.Recurrent` or `keras.layers.RNN` (masks,
+    return_sequences, return_state as usual). Other arguments as `ElmanCell`.
+
+    Example:
+
+    >>> from seqtasks.layers import Recurrent
+    >>> layer = Recurrent(NARXCell(4, input_delay=2, output_delay=3), return_state=True)
+    >>> output, last_output, older_outputs, input_line = layer(keras.ops.ones((2, 6, 5)))
+    >>> [tuple(s.shape) for s in (last_output, older_outputs, input_line)]
+    [(2, 4), (2, 8), (2, 8)]
+    """
+
+    def __init__(self, units, input_delay=1, output_delay=1, activation="tanh", **kwargs):
+        super().__init__(units, activation=activation, **kwargs)
+        if not isinstance(input_delay, int) or input_delay < 0:
+            raise ConfigError(f"input_delay must be a non-negative integer, got {input_delay!r}")
+        if not isinstance(output_delay, int) or output_delay < 1:
+            raise ConfigError(f"output_delay must be a positive integer, got {output_delay!r}")
+        self.input_delay = input_delay
+        self.output_delay = output_delay
+        self.gates = input_delay + 1  # kernel blocks W_0..W_dx
+        self.state_size = [units]
+        if output_delay > 1:
+            self.state_size.append((output_delay - 1) * units)
+        if input_delay:
+            self.state_size.append(input_delay * units)
+
+    def build(self, input_shape):
+        def weight(name, shape, kind):
+            return self.add_weight(
+                shape=shape,
+                name=name,
+                initializer=getattr(self, f"{kind}_initializer"),
+                regularizer=getattr(self, f"{kind}_regularizer"),
+                constraint=getattr(self, f"{kind}_constraint"),
+            )
+
+        self.kernel = weight("kernel", (input_shape[-1], self.gates * self.units), "kernel")
+        self.recurrent_kernel = weight(
+            "recurrent_kernel", (self.output_delay * self.units, self.units), "recurrent"
+        )
+        self.bias = weight("bias", (self.units,), "bias") if self.use_bias else None
+        self.built = True
+
+    def input_bias(self):
+        return None  # added once per step, not to every delay block
+
+    def recurrent_step(self, projected, states, training=False):
+        units, older = self.units, self.output_delay > 1
+        past_outputs = ops.concatenate(states[:2], -1) if older else states[0]
+        z = projected[..., :units] + ops.matmul(
+            self.recurrent_input(past_outputs, training), self.recurrent_kernel
+        )
+        new_states = []
+        if self.input_delay:
+            line = states[-1]
+            z = z + line[..., :units]
+            # Slot j now gets x_t W_{j+1} plus what slot j + 1 held.
+            shifted = ops.pad(line[..., units:], [[0, 0], [0, units]])
+            new_states.append(projected[..., units:] + shifted)
+        if self.use_bias:
+            z = z + self.bias
+        y = self.activation(z)
+        if older:
+            new_states.insert(0, past_outputs[..., : (self.output_delay - 1) * units])
+        return y, [y, *new_states]
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "input_delay": self.input_delay,
+            "output_delay": self.output_delay,
+        }

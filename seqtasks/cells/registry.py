@@ -1,0 +1,34 @@
+"""Cells by name, for builders, recipes and the command line (``--cell lstm``).
+
+Example:
+
+>>> cell = make_cell("lstm-peephole", 16)
+>>> type(cell).__name__, cell.peephole
+('LSTMCell', True)
+"""
+
+from seqtasks.cells.elman import ElmanCell
+from seqtasks.cells.gru import GRUCell
+from seqtasks.cells.lstm import LSTMCell
+from seqtasks.cells.narx import NARXCell
+from seqtasks.errors import ConfigError
+
+CELLS = {
+    "elman": (ElmanCell, {}),
+    "lstm": (LSTMCell, {}),
+    "lstm-peephole": (LSTMCell, {"peephole": True}),
+    "lstm-layernorm": (LSTMCell, {"layer_norm": True}),
+    "lstm-noforget": (LSTMCell, {"forget_gate": False}),
+    "gru": (GRUCell, {}),
+    "gru-resetbefore": (GRUCell, {"reset_after": False}),
+    "gru-minimal": (GRUCell, {"variant": "minimal"}),
+    "narx": (NARXCell, {"input_delay": 2, "output_delay": 2}),
+}
+
+
+def make_cell(name, units, **kwargs):
+    """Builds the cell called `name` (see `CELLS`) with `units`; kwargs override its defaults."""
+    if name not in CELLS:
+        raise ConfigError(f"unknown cell {name!r}; choose one of: {', '.join(CELLS)}")
+    cls, defaults = CELLS[name]
+    return cls(units, **{**defaults, **kwargs})

@@ -1,0 +1,119 @@
+"""`Recurrent`: a recurrent layer that uses a fused LSTM/GRU implementation where one exists."""
+
+import keras
+from keras import ops
+from keras.src import backend
+
+from seqtasks.cells.base import RecurrentCell
+
+
+def _cpu_lstm(*args, **kwargs):
+    """The fused LSTM this package provides where the backend has none (JAX on CPU)."""
+    if backend.backend() != "jax":
+        raise NotImplementedError
+    from seqtasks.layers import jax_lstm
+
+    return jax_lstm.lstm(*args, **kwargs)
+
+
+def _lstm(seq, state, mask, **kwargs):
+    """The backend's fused LSTM (cuDNN), else this package's; NotImplementedError if none."""
+    try:
+        return backend.lstm(seq, state[0], state[1], mask, **kwargs)
+    except NotImplementedError:
+        return _cpu_lstm(seq, state[0], state[1], mask, **kwargs)
+
+
+def _fused_op(cell, training):
+    """A fused LSTM/GRU function for `cell`, or None when the cell is not a standard one."""
+    standard = getattr(cell, "is_standard", lambda: False)()
+    if not standard or (training and cell.recurrent_dropout > 0.0):
+        return None
+    name = type(cell).__name__
+    if name == "LSTMCell":
+        return _lstm
+    if name == "GRUCell":
+        return lambda seq, state, mask, **kw: backend.gru(
+            seq, state[0], mask, reset_after=cell.reset_after, **kw
+        )
+    return None
+
+
+@keras.saving.register_keras_serializable(package="seqtasks")
+class Recurrent(keras.layers.RNN):
+    """A recurrent layer over one seqtasks cell, using a fused implementation where one exists.
+
+    When the cell is a standard LSTM or GRU (Keras's activations, no recurrent
+    dropout, no peepholes or layer norm), the sequence goes to the backend's fused
+    implementation where one exists (cuDNN on a GPU, as `keras.layers.LSTM`/`GRU`
+    do) and, for the LSTM on JAX, to `seqtasks.layers.jax_lstm` (unmasked sequences),
+    whose backward pass computes the weight gradients outside the time loop. Otherwise
+    it runs Keras's per-step loop over the cell, exactly as `keras.layers.RNN` does.
+
+    The loop projects each step's input inside the loop: hoisting the projection of
+    the whole sequence into one matrix product before the loop measured slower on
+    CPU on both TensorFlow and JAX (see `benchmarks/rnn_throughput.py`).
+
+    Masks, `return_state`, `initial_state`, `go_backwards`, `stateful` and
+    `keras.layers.Bidirectional` behave as with `keras.layers.RNN`: padded steps keep
+    the previous state and repeat the last valid output (zeros with
+    ``zero_output_for_mask=True``).
+
+    Args:
+        cell: a seqtasks cell (`ElmanCell`, `LSTMCell`, `GRUCell`) or any Keras RNN cell.
+        return_sequences, return_state, go_backwards, stateful, zero_output_for_mask,
+        unroll: as in `keras.layers.RNN`.
+        use_fused: "auto" (fused where available), or False to always use the loop.
+
+    Example:
+
+    >>> import keras
+    >>> from seqtasks.cells import LSTMCell
+    >>> inputs = keras.Input((None, 16))
+    >>> outputs = Recurrent(LSTMCell(32))(keras.layers.Masking()(inputs))
+    >>> keras.Model(inputs, outputs).output_shape
+    (None, 32)
+    """
+
+    def __init__(self, cell, use_fused="auto", **kwargs):
+        super().__init__(cell, **kwargs)
+        if use_fused not in ("auto", False):
+            raise ValueError(f"use_fused must be 'auto' or False, got {use_fused!r}")
+        self.use_fused = use_fused
+
+    def inner_loop(self, sequences, initial_state, mask, training=False):
+        cell = self.cell
+        fused = None
+        if isinstance(cell, RecurrentCell) and self.use_fused == "auto":
+            fused = _fused_op(cell, training)
+        if fused is not None:
+            try:
+                return self._fused_loop(fused, sequences, initial_state, mask, training)
+            except NotImplementedError:
+                pass  # no fused kernel for this backend/device/mask: use the loop
+        return super().inner_loop(sequences, initial_state, mask, training=training)
+
+    def _fused_loop(self, fused, sequences, initial_state, mask, training):
+        """Runs `fused` over the whole sequence; raises NotImplementedError where it can't."""
+        cell = self.cell
+        if isinstance(mask, (list, tuple)):
+            mask = mask[0]
+        if training and cell.dropout > 0.0:
+            # One dropout mask per sequence, the same at every step (as Keras does).
+            sequences = sequences * ops.expand_dims(cell.get_dropout_mask(sequences[:, 0, :]), 1)
+        return fused(
+            sequences,
+            initial_state,
+            mask,
+            kernel=cell.kernel,
+            recurrent_kernel=cell.recurrent_kernel,
+            bias=cell.bias,
+            activation=cell.activation,
+            recurrent_activation=cell.recurrent_activation,
+            return_sequences=self.return_sequences,
+            go_backwards=self.go_backwards,
+            unroll=self.unroll,
+        )
+
+    def get_config(self):
+        return {**super().get_config(), "use_fused": self.use_fused}
