@@ -1,0 +1,1 @@
+"""Recipes: one runnable script per architecture (also installed as `seqtasks.recipes`)."""

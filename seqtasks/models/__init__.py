@@ -1,0 +1,1 @@
+"""Model builders for the four recipe architectures (classifier, tagger, language model, translator)."""

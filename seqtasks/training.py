@@ -1,0 +1,98 @@
+"""Training with the Keras callbacks a long run needs: checkpoints, resume, early stop, budget.
+
+Example:
+
+>>> model.compile(optimizer=make_optimizer(1e-3, clipnorm=1.0), loss="mse")  # doctest: +SKIP
+>>> history = fit(model, train_ds, val_ds, work_dir, epochs=10, max_seconds=60)  # doctest: +SKIP
+"""
+
+import json
+import math
+import time
+
+import keras
+import pandas as pd
+
+from seqtasks.errors import SeqtasksError
+
+
+class TrainingError(SeqtasksError):
+    """Training could not go on (for example the loss became NaN)."""
+
+
+def make_optimizer(learning_rate=1e-3, clipnorm=None):
+    """Adam, with gradients clipped to a global norm of `clipnorm` when given."""
+    return keras.optimizers.Adam(learning_rate=learning_rate, global_clipnorm=clipnorm)
+
+
+class TimeBudget(keras.callbacks.Callback):
+    """Stops training once `seconds` of wall time have passed (checked after every batch)."""
+
+    def __init__(self, seconds):
+        super().__init__()
+        self.seconds = seconds
+        self.exhausted = False
+
+    def on_train_begin(self, logs=None):
+        self.start = time.monotonic()
+
+    def on_train_batch_end(self, batch, logs=None):
+        if time.monotonic() - self.start > self.seconds:
+            self.exhausted = True
+            self.model.stop_training = True
+
+
+def _trim_history(work_dir):
+    """Drops history rows of epochs after the last checkpoint (a kill can land in between)."""
+    metadata, history = work_dir / "backup" / "training_metadata.json", work_dir / "history.csv"
+    if not (metadata.exists() and history.exists()):
+        return
+    finished = json.loads(metadata.read_text())["epoch"]
+    rows = pd.read_csv(history)
+    rows[rows["epoch"] < finished].to_csv(history, index=False)
+
+
+def fit(
+    model,
+    train,
+    validation,
+    work_dir,
+    epochs=10,
+    max_seconds=None,
+    patience=3,
+    monitor="val_loss",
+    verbose=1,
+    extra_callbacks=(),
+):
+    """Trains a compiled, built model; returns the history (all epochs, also resumed ones).
+
+    `train` is a `tf.data.Dataset` (or other Keras data source) or an ``(x, y)`` tuple.
+
+    - A checkpoint every epoch in ``work_dir/backup`` (`keras.callbacks.BackupAndRestore`,
+      double-buffered so a kill mid-write loses nothing): calling `fit` again with the same
+      `work_dir` after an interruption resumes from the last finished epoch.
+    - ``work_dir/history.csv`` (`CSVLogger`, appended across resumes).
+    - Early stopping on `monitor` with the best weights restored; `TerminateOnNaN`, turned
+      into a `TrainingError` with advice; a wall-time budget of `max_seconds`.
+    """
+    _trim_history(work_dir)
+    callbacks = [
+        keras.callbacks.BackupAndRestore(str(work_dir / "backup"), double_checkpoint=True),
+        keras.callbacks.CSVLogger(str(work_dir / "history.csv"), append=True),
+        keras.callbacks.EarlyStopping(monitor, patience=patience, restore_best_weights=True),
+        keras.callbacks.TerminateOnNaN(),
+        *extra_callbacks,
+    ]
+    if max_seconds:
+        callbacks.append(TimeBudget(max_seconds))
+    x, y = train if isinstance(train, tuple) else (train, None)
+    history = model.fit(
+        x, y, validation_data=validation, epochs=epochs, callbacks=callbacks, verbose=verbose,
+        shuffle=y is not None,
+    )
+    losses = history.history.get("loss", [])
+    if any(not math.isfinite(loss) for loss in losses):
+        raise TrainingError(
+            "training loss became NaN/inf; lower --learning-rate or set --clipnorm"
+        )
+    return pd.read_csv(work_dir / "history.csv")
