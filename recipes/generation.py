@@ -19,6 +19,7 @@ position in a window: what the state remembers), samples.txt, config.json.
 """
 
 import sys
+from types import SimpleNamespace
 
 import keras
 import numpy as np
@@ -26,6 +27,7 @@ from matplotlib.figure import Figure
 
 from seqtasks.datasets import read_text
 from seqtasks.decoding.sampling import generate
+from seqtasks.distribute import distribution_scope
 from seqtasks.errors import ConfigError, DataError
 from seqtasks.metrics import perplexity
 from seqtasks.models.language_model import (
@@ -61,7 +63,8 @@ def float_list(text):
     return [float(value) for value in text.split(",")]
 
 
-def main(argv=None):
+def make_parser():
+    """The recipe's flags and their defaults (`seqtasks tune generation` starts from them)."""
     parser = recipe_parser("generation", __doc__, cell="gru", units=256, epochs=30,
                            batch_size=128, max_seconds=150, learning_rate=5e-3, patience=3)
     parser.add_argument("--seq-len", type=positive_int, default=64,
@@ -78,39 +81,62 @@ def main(argv=None):
     parser.add_argument("--eval-rows", type=positive_int, default=32,
                         help="parallel pieces of the validation text when scoring it")
     parser.add_argument("--baseline-order", type=positive_int, default=5)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def prepare_data(args):
+    """The text split 90/10 into training and validation, as character ids and windows."""
+    text = read_text(args.data) if args.data else pydoc_text()
+    text = text[: args.max_chars]
+    cut = int(0.9 * len(text))
+    train_text, valid_text = text[:cut], text[cut:]
+    needed = args.seq_len * (args.batch_size + 1) + 1
+    if len(train_text) < needed or len(valid_text) < 2 * args.seq_len + 2:
+        raise DataError(f"{len(text)} characters are too few for --seq-len {args.seq_len} "
+                        f"and --batch-size {args.batch_size}", path=args.data or "pydoc_text()")
+
+    tokenizer = CharTokenizer()
+    vocab = Vocabulary.build([tokenizer.tokenize(train_text)], reserved=(PAD, UNK))
+    train_ids = np.array(vocab.encode(tokenizer.tokenize(train_text)), dtype="int32")
+    valid_ids = np.array(vocab.encode(tokenizer.tokenize(valid_text)), dtype="int32")
+
+    # Random windows rather than stateful sequential batches: the layers stay
+    # stateless (so the same layers serve the step model, for any batch size) and
+    # each batch mixes distant parts of the text; the offset is redrawn every epoch.
+    train = WindowBatches(train_ids, args.seq_len, args.batch_size, seed=args.seed)
+    valid_batch = min(args.batch_size, (len(valid_ids) - args.seq_len - 1) // args.seq_len)
+    valid = WindowBatches(valid_ids, args.seq_len, valid_batch, seed=args.seed, redraw=False)
+    return SimpleNamespace(train_text=train_text, valid_text=valid_text, tokenizer=tokenizer,
+                           vocab=vocab, train_ids=train_ids, valid_ids=valid_ids,
+                           train=train, valid=valid)
+
+
+def build_model(args, data):
+    """The language model, compiled (`seqtasks tune generation` builds its trials with it)."""
+    # The architecture: Embedding -> `--depth` recurrent layers that return their
+    # sequences AND states -> Dense logits over the characters. The explicit states
+    # let `step_model_from` rewire the same layers into a one-step generator.
+    model = build_language_model(len(data.vocab), args.embedding_dim, args.cell, args.units,
+                                 args.depth, args.dropout)
+    model.compile(optimizer=make_optimizer(args.learning_rate, args.clipnorm),
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    return model
+
+
+def main(argv=None):
+    args = make_parser().parse_args(argv)
     if args.bidirectional:
         raise ConfigError("--bidirectional: a language model reads left to right only")
 
     with start_run(args) as work:
-        text = read_text(args.data) if args.data else pydoc_text()
-        text = text[: args.max_chars]
-        cut = int(0.9 * len(text))
-        train_text, valid_text = text[:cut], text[cut:]
-        needed = args.seq_len * (args.batch_size + 1) + 1
-        if len(train_text) < needed or len(valid_text) < 2 * args.seq_len + 2:
-            raise DataError(f"{len(text)} characters are too few for --seq-len {args.seq_len} "
-                            f"and --batch-size {args.batch_size}", path=args.data or "pydoc_text()")
-
-        tokenizer = CharTokenizer()
-        vocab = Vocabulary.build([tokenizer.tokenize(train_text)], reserved=(PAD, UNK))
-        train_ids = np.array(vocab.encode(tokenizer.tokenize(train_text)), dtype="int32")
-        valid_ids = np.array(vocab.encode(tokenizer.tokenize(valid_text)), dtype="int32")
-
-        # Random windows rather than stateful sequential batches: the layers stay
-        # stateless (so the same layers serve the step model, for any batch size) and
-        # each batch mixes distant parts of the text; the offset is redrawn every epoch.
-        train = WindowBatches(train_ids, args.seq_len, args.batch_size, seed=args.seed)
-        valid_batch = min(args.batch_size, (len(valid_ids) - args.seq_len - 1) // args.seq_len)
-        valid = WindowBatches(valid_ids, args.seq_len, valid_batch, seed=args.seed, redraw=False)
-
-        # The architecture: Embedding -> `--depth` recurrent layers that return their
-        # sequences AND states -> Dense logits over the characters. The explicit states
-        # let `step_model_from` rewire the same layers into a one-step generator.
-        model = build_language_model(len(vocab), args.embedding_dim, args.cell, args.units,
-                                     args.depth, args.dropout)
-        model.compile(optimizer=make_optimizer(args.learning_rate, args.clipnorm),
-                      loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+        # Data: the text as character ids, cut into random training windows.
+        data = prepare_data(args)
+        train_text, valid_text, tokenizer, vocab = (data.train_text, data.valid_text,
+                                                    data.tokenizer, data.vocab)
+        train_ids, valid_ids, train, valid = (data.train_ids, data.valid_ids, data.train,
+                                              data.valid)
+        with distribution_scope(args.distribute):
+            model = build_model(args, data)
         history = fit(model, train, valid, work, epochs=args.epochs,
                       max_seconds=args.max_seconds, patience=args.patience, verbose=args.verbose)
 

@@ -29,6 +29,7 @@ registers its layers).
 """
 
 import sys
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -36,6 +37,7 @@ import pandas as pd
 from seqtasks.baselines import bag_of_words_baseline
 from seqtasks.batching import make_dataset
 from seqtasks.datasets import encode_labels, read_labelled_text
+from seqtasks.distribute import distribution_scope
 from seqtasks.embedded import embedded_path
 from seqtasks.metrics import classification_scores
 from seqtasks.models.classifier import build_classifier
@@ -67,56 +69,75 @@ def load_splits(data, seed, holdout=0.1):
     return frames, paths
 
 
-def main(argv=None):
+def make_parser():
+    """The recipe's flags and their defaults (`seqtasks tune sentiment` starts from them)."""
     parser = recipe_parser("sentiment", __doc__, units=64, epochs=10, patience=3,
                            dropout=0.2, batch_size=32, max_seconds=170)
     parser.add_argument("--embedding-dim", type=positive_int, default=64)
     parser.add_argument("--min-freq", type=positive_int, default=2,
                         help="drop words seen fewer times than this in training")
     parser.add_argument("--max-vocab", type=positive_int, default=30000)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def prepare_data(args):
+    """Reads the splits, tokenizes them into words and maps words and labels to ids."""
+    frames, paths = load_splits(args.data, args.seed)
+    tokenizer = WordTokenizer()
+    tokens = {split: [tokenizer.tokenize(t) for t in df["text"]]
+              for split, df in frames.items()}
+    vocab = Vocabulary.build(tokens["train"], min_freq=args.min_freq, max_size=args.max_vocab)
+    ids = {split: [vocab.encode(t) for t in tokens[split]] for split in SPLITS}
+    y_train, classes = encode_labels(frames["train"]["label"], path=paths["train"])
+    y = {"train": y_train}
+    for split in ("valid", "test"):
+        y[split], _ = encode_labels(frames[split]["label"], classes, path=paths[split])
+    # Batches of similar lengths need little padding (SST-2 mixes 1- and 50-word phrases).
+    buckets = [8, 16, 32]
+    train = make_dataset(ids["train"], y["train"], args.batch_size, seed=args.seed,
+                         bucket_boundaries=buckets)
+    valid = make_dataset(ids["valid"], y["valid"], args.batch_size, shuffle=False)
+    return SimpleNamespace(frames=frames, tokenizer=tokenizer, vocab=vocab, ids=ids, y=y,
+                           classes=classes, train=train, valid=valid)
+
+
+def build_model(args, data):
+    """The classifier, compiled (`seqtasks tune sentiment` builds its trials with it)."""
+    # Embedding(mask_zero) -> recurrent stack returning its last state only
+    # (many-to-one) -> Dropout -> Dense softmax over the classes.
+    model = build_classifier(
+        len(data.vocab), len(data.classes), embedding_dim=args.embedding_dim, cell=args.cell,
+        units=args.units, depth=args.depth, bidirectional=args.bidirectional,
+        dropout=args.dropout,
+    )
+    model.compile(optimizer=make_optimizer(args.learning_rate, args.clipnorm),
+                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def main(argv=None):
+    args = make_parser().parse_args(argv)
 
     with start_run(args) as work:
         # Data: read the splits, tokenize into words, map words and labels to ids.
-        frames, paths = load_splits(args.data, args.seed)
-        tokenizer = WordTokenizer()
-        tokens = {split: [tokenizer.tokenize(t) for t in df["text"]]
-                  for split, df in frames.items()}
-        vocab = Vocabulary.build(tokens["train"], min_freq=args.min_freq,
-                                 max_size=args.max_vocab)
-        ids = {split: [vocab.encode(t) for t in tokens[split]] for split in SPLITS}
-        y_train, classes = encode_labels(frames["train"]["label"], path=paths["train"])
-        y = {"train": y_train}
-        for split in ("valid", "test"):
-            y[split], _ = encode_labels(frames[split]["label"], classes, path=paths[split])
+        data = prepare_data(args)
+        frames, vocab, classes, y = data.frames, data.vocab, data.classes, data.y
         vocab.save(work / "vocab.json")
         write_json(work / "labels.json", {"classes": classes,
-                                          "tokenizer": tokenizer.get_config()})
+                                          "tokenizer": data.tokenizer.get_config()})
         write_json(work / "config.json", {k: str(v) if k in ("data", "out") and v else v
                                           for k, v in vars(args).items()})
 
-        # Batches of similar lengths need little padding (SST-2 mixes 1- and 50-word phrases).
-        buckets = [8, 16, 32]
-        train = make_dataset(ids["train"], y["train"], args.batch_size, seed=args.seed,
-                             bucket_boundaries=buckets)
-        valid = make_dataset(ids["valid"], y["valid"], args.batch_size, shuffle=False)
-
-        # The model: Embedding(mask_zero) -> recurrent stack returning its last state
-        # only (many-to-one) -> Dropout -> Dense softmax over the classes.
-        model = build_classifier(
-            len(vocab), len(classes), embedding_dim=args.embedding_dim, cell=args.cell,
-            units=args.units, depth=args.depth, bidirectional=args.bidirectional,
-            dropout=args.dropout,
-        )
-        model.compile(optimizer=make_optimizer(args.learning_rate, args.clipnorm),
-                      loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-        history = fit(model, train, valid, work, epochs=args.epochs,
+        # The model, built under the --distribute strategy's scope (a no-op by default).
+        with distribution_scope(args.distribute):
+            model = build_model(args, data)
+        history = fit(model, data.train, data.valid, work, epochs=args.epochs,
                       max_seconds=args.max_seconds, patience=args.patience,
                       verbose=args.verbose)
         model.save(work / "model.keras")
 
         # Evaluation on the test split, against the bag-of-words baseline.
-        test = make_dataset(ids["test"], batch_size=args.batch_size, shuffle=False)
+        test = make_dataset(data.ids["test"], batch_size=args.batch_size, shuffle=False)
         probabilities = model.predict(test, verbose=0)
         predicted = probabilities.argmax(axis=-1)
         scores = classification_scores(y["test"], predicted, labels=range(len(classes)))

@@ -23,12 +23,14 @@ import argparse
 import json
 import sys
 import time
+from types import SimpleNamespace
 
 import numpy as np
 from sklearn.metrics import confusion_matrix
 
 
 from seqtasks.datasets import read_tagged
+from seqtasks.distribute import distribution_scope
 from seqtasks.embedded import embedded_path
 from seqtasks.errors import ConfigError
 from seqtasks.metrics import tagging_scores
@@ -76,7 +78,8 @@ def load_splits(args):
     return splits
 
 
-def main(argv=None):
+def make_parser():
+    """The recipe's flags and their defaults (`seqtasks tune tagging` starts from them)."""
     parser = recipe_parser("tagging", __doc__, extra_cells=("tdnn",), units=64,
                            bidirectional=True, epochs=8,
                            learning_rate=2e-3, max_seconds=170)
@@ -89,33 +92,53 @@ def main(argv=None):
     parser.add_argument("--embedding-dim", type=positive_int, default=64)
     parser.add_argument("--min-freq", type=positive_int, default=2,
                         help="rarer training words become <unk> (teaches an unknown-word vector)")
-    args = parser.parse_args(argv)
-    with start_run(args) as work:
-        splits = load_splits(args)
-        (train, train_path), (valid, valid_path), (test, test_path) = (
-            splits["train"], splits["valid"], splits["test"])
-        every_tag = {tag for part in splits.values() for _, tags in part[0] for tag in tags}
-        data = TaggingData.fit(train, extra_tags=sorted(every_tag), min_freq=args.min_freq,
-                               chars=args.char_features)
-        data.save(work)
-        train_batches = tagging_dataset(data, train, args.batch_size, seed=args.seed,
-                                        path=train_path)
-        valid_batches = tagging_dataset(data, valid, 64, shuffle=False, path=valid_path)
-        data.check(test, path=test_path)
+    return parser
 
-        model = build_tagger(
-            len(data.words), len(data.tags), embedding_dim=args.embedding_dim,
-            cell=args.cell, units=args.units, depth=args.depth,
-            bidirectional=args.bidirectional, dropout=args.dropout,
-            char_vocab_size=len(data.chars) if data.chars else None,
-            char_filters=args.char_filters, max_word_length=data.max_word_length,
-        )
-        # Padded steps carry the Embedding's mask to the output, so Keras leaves them out
-        # of the loss and the accuracy.
-        model.compile(optimizer=make_optimizer(args.learning_rate, args.clipnorm),
-                      loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+
+def prepare_data(args):
+    """The splits, the vocabularies (words, characters, tags) and the batches."""
+    splits = load_splits(args)
+    (train, train_path), (valid, valid_path), (test, test_path) = (
+        splits["train"], splits["valid"], splits["test"])
+    every_tag = {tag for part in splits.values() for _, tags in part[0] for tag in tags}
+    data = TaggingData.fit(train, extra_tags=sorted(every_tag), min_freq=args.min_freq,
+                           chars=args.char_features)
+    train_batches = tagging_dataset(data, train, args.batch_size, seed=args.seed,
+                                    path=train_path)
+    valid_batches = tagging_dataset(data, valid, 64, shuffle=False, path=valid_path)
+    data.check(test, path=test_path)
+    return SimpleNamespace(encoding=data, splits=splits, tags=sorted(every_tag),
+                           train=train_batches, valid=valid_batches)
+
+
+def build_model(args, data):
+    """The tagger, compiled (`seqtasks tune tagging` builds its trials with it)."""
+    encoding = data.encoding
+    model = build_tagger(
+        len(encoding.words), len(encoding.tags), embedding_dim=args.embedding_dim,
+        cell=args.cell, units=args.units, depth=args.depth,
+        bidirectional=args.bidirectional, dropout=args.dropout,
+        char_vocab_size=len(encoding.chars) if encoding.chars else None,
+        char_filters=args.char_filters, max_word_length=encoding.max_word_length,
+    )
+    # Padded steps carry the Embedding's mask to the output, so Keras leaves them out
+    # of the loss and the accuracy.
+    model.compile(optimizer=make_optimizer(args.learning_rate, args.clipnorm),
+                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def main(argv=None):
+    args = make_parser().parse_args(argv)
+    with start_run(args) as work:
+        prepared = prepare_data(args)
+        data = prepared.encoding
+        (valid, _), (test, _) = prepared.splits["valid"], prepared.splits["test"]
+        data.save(work)
+        with distribution_scope(args.distribute):
+            model = build_model(args, prepared)
         start = time.monotonic()
-        history = fit(model, train_batches, valid_batches, work, epochs=args.epochs,
+        history = fit(model, prepared.train, prepared.valid, work, epochs=args.epochs,
                       max_seconds=args.max_seconds, patience=args.patience,
                       verbose=args.verbose)
         seconds = time.monotonic() - start
@@ -142,7 +165,7 @@ def main(argv=None):
         write_json(work / "config.json",
                    {k: str(v) if k in ("data", "out") else v for k, v in vars(args).items()})
         plot_history(history, work / "loss.png")
-        labels = sorted(every_tag)
+        labels = prepared.tags
         flat = [[tag for tags in sequences for tag in tags] for sequences in (gold, predicted)]
         matrix = confusion_matrix(*flat, labels=labels)
         plot_confusion(matrix.tolist(), labels, work / "confusion.png")

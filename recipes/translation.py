@@ -26,11 +26,13 @@ greedy and beam), config.json.
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
 
 from seqtasks.datasets import read_parallel
+from seqtasks.distribute import distribution_scope
 from seqtasks.embedded import embedded_path
 from seqtasks.errors import ConfigError
 from seqtasks.metrics import translation_scores
@@ -43,7 +45,8 @@ from seqtasks.text import CharTokenizer, Vocabulary, WordTokenizer
 from seqtasks.training import fit, make_optimizer
 
 
-def parse_args(argv):
+def make_parser():
+    """The recipe's flags and their defaults (`seqtasks tune translation` starts from them)."""
     parser = recipe_parser("translation", __doc__, units=128, epochs=12, batch_size=64,
                            max_seconds=150, learning_rate=3e-3, bidirectional=True)
     parser.add_argument("--tokens", choices=("char", "word"), default="char")
@@ -57,7 +60,11 @@ def parse_args(argv):
                         help="drop training pairs with more tokens than this on either side")
     parser.add_argument("--beam-size", type=positive_int, default=4)
     parser.add_argument("--length-penalty", type=float, default=0.0)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def parse_args(argv):
+    args = make_parser().parse_args(argv)
     if not args.bidirectional:
         raise ConfigError("the translator's encoder is always bidirectional; "
                           "drop --no-bidirectional")
@@ -79,46 +86,63 @@ def load_pairs(args):
     return splits
 
 
+def prepare_data(args):
+    """Tokenizes the pairs, builds both vocabularies and the teacher-forcing batches."""
+    splits = load_pairs(args)
+    # Tokens: characters (dates) or words; the target keeps its case (German nouns).
+    if args.tokens == "char":
+        source_tokenizer, target_tokenizer = CharTokenizer(), CharTokenizer()
+    else:
+        source_tokenizer, target_tokenizer = WordTokenizer(), WordTokenizer(lower=False)
+    source_vocab = Vocabulary.build(
+        (source_tokenizer.tokenize(s) for s, _ in splits["train"]),
+        min_freq=args.min_freq, max_size=args.max_vocab)
+    target_vocab = Vocabulary.build(
+        (target_tokenizer.tokenize(t) for _, t in splits["train"]),
+        min_freq=args.min_freq, max_size=args.max_vocab)
+    encoded = {split: encode_pairs(pairs, source_tokenizer, target_tokenizer,
+                                   source_vocab, target_vocab)
+               for split, pairs in splits.items() if split != "test"}
+    src, tgt = encoded["train"]
+    keep = [i for i in range(len(src)) if 0 < len(src[i]) <= args.max_length
+            and len(tgt[i]) <= args.max_length]
+    src, tgt = [src[i] for i in keep], [tgt[i] for i in keep]
+    bos, eos = target_vocab.bos_id, target_vocab.eos_id
+    train = teacher_forcing_dataset(src, tgt, bos, eos, args.batch_size, seed=args.seed)
+    validation = teacher_forcing_dataset(*encoded["valid"], bos, eos, args.batch_size,
+                                         shuffle=False)
+    return SimpleNamespace(splits=splits, source_tokenizer=source_tokenizer,
+                           target_tokenizer=target_tokenizer, source_vocab=source_vocab,
+                           target_vocab=target_vocab, src=src, tgt=tgt, train=train,
+                           valid=validation)
+
+
+def build_model(args, data):
+    """The translator, compiled (`seqtasks tune translation` builds its trials with it)."""
+    # The architecture: bidirectional encoder, bridged states, attentional decoder.
+    model = build_translator(len(data.source_vocab), len(data.target_vocab),
+                             args.embedding_dim, args.cell, args.units, args.depth,
+                             args.dropout, attention=args.attention)
+    model.compile(optimizer=make_optimizer(args.learning_rate, args.clipnorm),
+                  loss="sparse_categorical_crossentropy")
+    return model
+
+
 def main(argv=None):
     args = parse_args(argv)
     with start_run(args) as work:
         write_json(work / "config.json",
                    {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()})
-        splits = load_pairs(args)
-
-        # Tokens: characters (dates) or words; the target keeps its case (German nouns).
-        if args.tokens == "char":
-            source_tokenizer, target_tokenizer = CharTokenizer(), CharTokenizer()
-        else:
-            source_tokenizer, target_tokenizer = WordTokenizer(), WordTokenizer(lower=False)
-        source_vocab = Vocabulary.build(
-            (source_tokenizer.tokenize(s) for s, _ in splits["train"]),
-            min_freq=args.min_freq, max_size=args.max_vocab)
-        target_vocab = Vocabulary.build(
-            (target_tokenizer.tokenize(t) for _, t in splits["train"]),
-            min_freq=args.min_freq, max_size=args.max_vocab)
+        data = prepare_data(args)
+        splits, src, tgt = data.splits, data.src, data.tgt
+        source_tokenizer, target_tokenizer = data.source_tokenizer, data.target_tokenizer
+        source_vocab, target_vocab = data.source_vocab, data.target_vocab
         source_vocab.save(work / "source_vocab.json")
         target_vocab.save(work / "target_vocab.json")
-        encoded = {split: encode_pairs(pairs, source_tokenizer, target_tokenizer,
-                                       source_vocab, target_vocab)
-                   for split, pairs in splits.items() if split != "test"}
-        src, tgt = encoded["train"]
-        keep = [i for i in range(len(src)) if 0 < len(src[i]) <= args.max_length
-                and len(tgt[i]) <= args.max_length]
-        src, tgt = [src[i] for i in keep], [tgt[i] for i in keep]
-        bos, eos = target_vocab.bos_id, target_vocab.eos_id
-        train = teacher_forcing_dataset(src, tgt, bos, eos, args.batch_size, seed=args.seed)
-        validation = teacher_forcing_dataset(*encoded["valid"], bos, eos, args.batch_size,
-                                             shuffle=False)
-
-        # The architecture: bidirectional encoder, bridged states, attentional decoder.
-        model = build_translator(len(source_vocab), len(target_vocab), args.embedding_dim,
-                                 args.cell, args.units, args.depth, args.dropout,
-                                 attention=args.attention)
-        model.compile(optimizer=make_optimizer(args.learning_rate, args.clipnorm),
-                      loss="sparse_categorical_crossentropy")
+        with distribution_scope(args.distribute):
+            model = build_model(args, data)
         started = time.monotonic()
-        history = fit(model, train, validation, work, epochs=args.epochs,
+        history = fit(model, data.train, data.valid, work, epochs=args.epochs,
                       max_seconds=args.max_seconds, patience=args.patience,
                       verbose=args.verbose)
         train_seconds = time.monotonic() - started

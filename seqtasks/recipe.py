@@ -22,7 +22,8 @@ from pathlib import Path
 import keras
 
 from seqtasks.cells.registry import CELLS
-from seqtasks.errors import SeqtasksError
+from seqtasks.distribute import STRATEGIES, split_cpu_from_environment
+from seqtasks.errors import ConfigError, SeqtasksError
 from seqtasks.runs import RunFolder
 
 
@@ -86,12 +87,27 @@ def recipe_parser(name, description, extra_cells=(), **defaults):
                         help="run folder (written atomically)")
     parser.add_argument("--resume", action="store_true",
                         help="continue the interrupted run in OUT.partial")
+    parser.add_argument("--distribute", choices=STRATEGIES, default="none",
+                        help="mirrored: data-parallel training over the GPUs (or the logical "
+                             "CPUs of $SEQTASKS_CPU_DEVICES)")
     parser.add_argument("--verbose", type=int, choices=(0, 1, 2), default=1)
+    return parser
+
+
+def raise_parser_errors(parser):
+    """Makes `parser` raise `ConfigError` (one line, exit code 2 from the CLI) on bad flags
+    instead of printing its usage and exiting."""
+
+    def error(message):
+        raise ConfigError(message)
+
+    parser.error = error
     return parser
 
 
 def start_run(args):
     """Seeds everything from ``args.seed`` and returns the run's `RunFolder` context."""
+    split_cpu_from_environment()  # before TensorFlow starts (see seqtasks.distribute)
     keras.utils.set_random_seed(args.seed)
     return RunFolder(args.out, resume=args.resume)
 

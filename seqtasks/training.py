@@ -63,6 +63,7 @@ def fit(
     monitor="val_loss",
     verbose=1,
     extra_callbacks=(),
+    initial_epoch=0,
 ):
     """Trains a compiled, built model; returns the history (all epochs, also resumed ones).
 
@@ -74,6 +75,8 @@ def fit(
     - ``work_dir/history.csv`` (`CSVLogger`, appended across resumes).
     - Early stopping on `monitor` with the best weights restored; `TerminateOnNaN`, turned
       into a `TrainingError` with advice; a wall-time budget of `max_seconds`.
+    - `initial_epoch`: the epoch to start at, for a model that continues earlier training
+      (Hyperband's longer rounds); a checkpoint in ``work_dir`` takes precedence.
     """
     _trim_history(work_dir)
     callbacks = [
@@ -88,7 +91,7 @@ def fit(
     x, y = train if isinstance(train, tuple) else (train, None)
     history = model.fit(
         x, y, validation_data=validation, epochs=epochs, callbacks=callbacks, verbose=verbose,
-        shuffle=y is not None,
+        shuffle=y is not None, initial_epoch=initial_epoch,
     )
     losses = history.history.get("loss", [])
     if any(not math.isfinite(loss) for loss in losses):
