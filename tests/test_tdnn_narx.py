@@ -7,6 +7,7 @@ import pytest
 from seqtasks.errors import ConfigError
 from seqtasks.layers import Recurrent
 from seqtasks.layers import recurrent_stack
+from seqtasks.cells import make_cell
 from seqtasks.cells.narx import NARXCell
 from seqtasks.layers.tdnn import TDNN
 
@@ -148,6 +149,26 @@ def test_bad_arguments_are_config_errors():
     with pytest.raises(ConfigError, match="delay"):
         TDNN(UNITS, delay=-1)
     with pytest.raises(ConfigError, match="output_delay"):
-        NARXCell(UNITS, output_delay=0)
+        NARXCell(UNITS, output_delay=-1)
     with pytest.raises(ConfigError, match="input_delay"):
         recurrent_stack("narx", UNITS, input_delay=1.5)
+
+
+def test_step_tdnn_cell_equals_the_parallel_tdnn_layer():
+    # make_cell("tdnn") is NARXCell(output_delay=0): the TDNN computed step by step.
+    x = random_inputs()
+    parallel = TDNN(UNITS, delay=2, return_sequences=True)
+    parallel(x)
+    randomize(parallel)
+    kernel, bias = parallel.get_weights()
+    stepped = Recurrent(make_cell("tdnn", UNITS), return_sequences=True)
+    stepped(x)
+    assert [w.shape for w in stepped.get_weights()] == [(FEATURES, 3 * UNITS), (UNITS,)]
+    stepped.set_weights([np.concatenate(list(kernel), axis=1), bias])
+    np.testing.assert_allclose(stepped(x), parallel(x), atol=1e-5)
+    np.testing.assert_allclose(stepped(x), tdnn_reference(x, kernel, bias), atol=1e-5)
+
+
+def test_narx_without_any_delay_is_refused():
+    with pytest.raises(ConfigError, match="no memory"):
+        NARXCell(UNITS, input_delay=0, output_delay=0)

@@ -26,6 +26,12 @@ class NARXCell(RecurrentCell):
     far add to z_{t+j}, so `project_inputs` stays ``x @ kernel`` as for every seqtasks
     cell.
 
+    With ``output_delay=0`` nothing is fed back and there is no `recurrent_kernel`:
+    the cell is a time-delay neural network computed one step at a time (cell name
+    ``tdnn`` in `make_cell`), the incremental twin of the parallel
+    `seqtasks.layers.TDNN` (same function; its kernel block d is ``TDNN.kernel[d]``),
+    which is what a one-token-at-a-time generator needs.
+
     Use it through `seqtasks.layers.Recurrent` or `keras.layers.RNN` (masks,
     return_sequences, return_state as usual). Other arguments as `ElmanCell`.
 
@@ -42,12 +48,18 @@ class NARXCell(RecurrentCell):
         super().__init__(units, activation=activation, **kwargs)
         if not isinstance(input_delay, int) or input_delay < 0:
             raise ConfigError(f"input_delay must be a non-negative integer, got {input_delay!r}")
-        if not isinstance(output_delay, int) or output_delay < 1:
-            raise ConfigError(f"output_delay must be a positive integer, got {output_delay!r}")
+        if not isinstance(output_delay, int) or output_delay < 0:
+            raise ConfigError(
+                f"output_delay must be a non-negative integer, got {output_delay!r}")
+        if input_delay == output_delay == 0:
+            raise ConfigError("input_delay and output_delay are both 0: the cell would have "
+                              "no memory (use a Dense layer)")
         self.input_delay = input_delay
         self.output_delay = output_delay
         self.gates = input_delay + 1  # kernel blocks W_0..W_dx
-        self.state_size = [units]
+        self.state_size = []
+        if output_delay:
+            self.state_size.append(units)
         if output_delay > 1:
             self.state_size.append((output_delay - 1) * units)
         if input_delay:
@@ -64,9 +76,11 @@ class NARXCell(RecurrentCell):
             )
 
         self.kernel = weight("kernel", (input_shape[-1], self.gates * self.units), "kernel")
-        self.recurrent_kernel = weight(
-            "recurrent_kernel", (self.output_delay * self.units, self.units), "recurrent"
-        )
+        self.recurrent_kernel = None
+        if self.output_delay:
+            self.recurrent_kernel = weight(
+                "recurrent_kernel", (self.output_delay * self.units, self.units), "recurrent"
+            )
         self.bias = weight("bias", (self.units,), "bias") if self.use_bias else None
         self.built = True
 
@@ -74,12 +88,13 @@ class NARXCell(RecurrentCell):
         return None  # added once per step, not to every delay block
 
     def recurrent_step(self, projected, states, training=False):
-        units, older = self.units, self.output_delay > 1
-        past_outputs = ops.concatenate(states[:2], -1) if older else states[0]
-        z = projected[..., :units] + ops.matmul(
-            self.recurrent_input(past_outputs, training), self.recurrent_kernel
-        )
+        units = self.units
+        z = projected[..., :units]
         new_states = []
+        if self.output_delay:
+            past_outputs = ops.concatenate(states[:2], -1) if self.output_delay > 1 else states[0]
+            z = z + ops.matmul(self.recurrent_input(past_outputs, training),
+                               self.recurrent_kernel)
         if self.input_delay:
             line = states[-1]
             z = z + line[..., :units]
@@ -89,9 +104,11 @@ class NARXCell(RecurrentCell):
         if self.use_bias:
             z = z + self.bias
         y = self.activation(z)
-        if older:
+        if self.output_delay > 1:
             new_states.insert(0, past_outputs[..., : (self.output_delay - 1) * units])
-        return y, [y, *new_states]
+        if self.output_delay:
+            new_states.insert(0, y)
+        return y, new_states
 
     def get_config(self):
         return {

@@ -25,10 +25,21 @@ CELLS = {
     "narx": (NARXCell, {"input_delay": 2, "output_delay": 2}),
 }
 
+# A time-delay network as a cell (no output feedback), for models that step through
+# time one token at a time; `recurrent_stack("tdnn")` uses the parallel TDNN layer.
+STEP_TDNN = (NARXCell, {"input_delay": 2, "output_delay": 0})
+
 
 def make_cell(name, units, **kwargs):
-    """Builds the cell called `name` (see `CELLS`) with `units`; kwargs override its defaults."""
-    if name not in CELLS:
-        raise ConfigError(f"unknown cell {name!r}; choose one of: {', '.join(CELLS)}")
-    cls, defaults = CELLS[name]
+    """Builds the cell called `name` (see `CELLS`, or "tdnn") with `units`.
+
+    kwargs override the cell's defaults. "tdnn" gives `NARXCell(output_delay=0)`, a
+    time-delay network stepped like a recurrent cell.
+    """
+    if name == "tdnn":
+        cls, defaults = STEP_TDNN
+    elif name in CELLS:
+        cls, defaults = CELLS[name]
+    else:
+        raise ConfigError(f"unknown cell {name!r}; choose one of: {', '.join(CELLS)}, tdnn")
     return cls(units, **{**defaults, **kwargs})
