@@ -66,6 +66,16 @@ def test_generate_from_run(run_dir):
     assert greedy[0] == greedy[1]
 
 
+@pytest.mark.parametrize("cell", ["tdnn", "narx"])
+def test_memory_networks_train_and_generate(tmp_path, cell):
+    data = tmp_path / "tiny.txt"
+    data.write_text("the cat sat on the mat. " * 60, encoding="utf-8")
+    out = tmp_path / cell
+    assert main(["--data", str(data), "--out", str(out), "--cell", cell, *TINY]) == 0
+    assert math.isfinite(json.loads((out / "metrics.json").read_text())["perplexity"])
+    assert len(generate_from_run(out, "the ", length=12, seed=0)) == 12
+
+
 def test_generate_from_a_folder_without_a_model(tmp_path):
     with pytest.raises(DataError, match="model.keras"):
         generate_from_run(tmp_path, "hi", 5)
