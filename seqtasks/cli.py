@@ -3,6 +3,7 @@
 Example:
 
     seqtasks run sentiment --epochs 3 --out runs/sentiment
+    seqtasks tune sentiment --tuner hyperband --epochs 9 --max-trials 20
     seqtasks generate --model runs/generation --prompt "The " --length 200
     seqtasks translate --model runs/translation "the 3rd of March 2021"
     seqtasks diagnose gradients --cell elman,lstm,gru --length 100
@@ -26,6 +27,12 @@ def _run(args):
 
     module = importlib.import_module(f"seqtasks.recipes.{args.recipe}")
     return run_main(module.main, args.recipe_args, prog=f"seqtasks run {args.recipe}")
+
+
+def _tune(args):
+    from seqtasks.tuning.command import main as tune
+
+    return tune(args.recipe, args.tune_args)
 
 
 def _generate(args):
@@ -75,6 +82,13 @@ def build_parser():
     run.add_argument("recipe", choices=RECIPES)
     run.add_argument("recipe_args", nargs=argparse.REMAINDER)
     run.set_defaults(handler=_run)
+
+    tune = commands.add_parser(
+        "tune", help="hyperparameter search of a recipe (options: seqtasks tune NAME --help)",
+        add_help=False)
+    tune.add_argument("recipe", choices=RECIPES)
+    tune.add_argument("tune_args", nargs=argparse.REMAINDER)
+    tune.set_defaults(handler=_tune)
 
     generate = commands.add_parser("generate", help="sample text from a trained generation run")
     generate.add_argument("--model", type=Path, required=True,

@@ -52,3 +52,27 @@ def plot_attention(weights, source_tokens, target_tokens, path):
     ax.set_yticks(range(len(target_tokens)), target_tokens)
     ax.set(xlabel="source", ylabel="output", title="attention")
     _save(fig, path)
+
+
+def plot_search(trials, objective, path):
+    """A search's objective against hidden size (one series per depth) and against depth.
+
+    `trials` is a DataFrame with columns ``objective``, ``units`` and ``depth`` (one row
+    per completed trial); a column missing from it (not searched) is drawn as one value.
+    """
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    for ax, (x, series) in zip(axes, (("units", "depth"), ("depth", "units"))):
+        if trials.empty:
+            ax.text(0.5, 0.5, "no completed trials", ha="center", va="center")
+        else:
+            xs = trials[x] if x in trials else ["default"] * len(trials)
+            groups = trials[series] if series in trials else ["default"] * len(trials)
+            frame = trials.assign(_x=list(xs), _group=list(groups))
+            for value, group in frame.groupby("_group", sort=True):
+                ax.scatter(group["_x"], group["objective"], label=f"{series}={value}")
+            ax.legend(fontsize="small")
+            if x == "units" and x in trials and trials[x].nunique() > 1:
+                ax.set_xscale("log", base=2)
+        ax.set(xlabel="hidden size (units)" if x == "units" else "depth (layers)",
+               ylabel=objective, title=f"{objective} vs {x}")
+    _save(fig, path)
