@@ -19,9 +19,7 @@ from pathlib import Path
 import keras_tuner
 import pandas as pd
 
-from seqtasks.cells.registry import CELLS
 from seqtasks.errors import ConfigError
-from seqtasks.models.translator import ATTENTIONS
 from seqtasks.recipe import raise_parser_errors
 from seqtasks.training import TrainingError, fit
 from seqtasks.tuning.space import declare, resolve
@@ -56,15 +54,15 @@ class RecipeHyperModel(keras_tuner.HyperModel):
 
     Class attributes: `recipe` (module name in `seqtasks.recipes`), `objective` (default),
     `metrics` (what the compiled model reports), `tunable` (names that may be searched),
-    `choices` (allowed values of text parameters), `fixed` (values the architecture
-    imposes), `space_defaults` (this recipe's changes to `DEFAULT_SPACE`).
+    `fixed` (values the architecture imposes), `space_defaults` (this recipe's changes to
+    `DEFAULT_SPACE`). The values a text parameter (cell, attention) may take are those the
+    recipe's own flag accepts (`choices`).
     """
 
     recipe = None
     objective = "val_loss"
     metrics = ("loss",)
     tunable = COMMON
-    choices = {"cell": tuple(CELLS)}
     fixed = {}
     space_defaults = {}
 
@@ -96,11 +94,18 @@ class RecipeHyperModel(keras_tuner.HyperModel):
         return objective
 
     @classmethod
+    def choices(cls):
+        """Name -> the values the recipe's flag allows, for its searchable text parameters."""
+        parser = cls.module().make_parser()
+        return {action.dest: tuple(action.choices) for action in parser._actions
+                if action.dest in cls.tunable and action.choices is not None}
+
+    @classmethod
     def resolve_space(cls, changes):
         """The recipe's default space with `changes` applied, checked (see `space.resolve`)."""
         defaults = {name: spec for name, spec in {**DEFAULT_SPACE, **cls.space_defaults}.items()
                     if name not in cls.fixed}
-        return resolve(defaults, changes, cls.choices, cls.fixed, cls.tunable)
+        return resolve(defaults, changes, cls.choices(), cls.fixed, cls.tunable)
 
     def arguments(self, hp):
         """A copy of the recipe's arguments with the trial's values of the searched ones."""
@@ -156,12 +161,11 @@ class SentimentHyperModel(RecipeHyperModel):
 
 
 class TaggingHyperModel(RecipeHyperModel):
-    """The per-token tagger (`recipes/tagging.py`); also searches ``tdnn`` when asked."""
+    """The per-token tagger (`recipes/tagging.py`)."""
 
     recipe = "tagging"
     objective = "val_accuracy"
     metrics = ("loss", "accuracy")
-    choices = {"cell": (*CELLS, "tdnn")}
 
 
 class GenerationHyperModel(RecipeHyperModel):
@@ -179,7 +183,6 @@ class TranslationHyperModel(RecipeHyperModel):
     recipe = "translation"
     fixed = {"bidirectional": True}
     tunable = (*COMMON, "attention")
-    choices = {"cell": tuple(CELLS), "attention": ATTENTIONS}
     space_defaults = {"units": [64, 128, 256]}
 
 
