@@ -5,9 +5,12 @@ import json
 import signal
 import time
 
+import keras_tuner
 import pandas as pd
+from keras_tuner.engine.trial import Trial
 
 from seqtasks.tuning import search
+from seqtasks.tuning.tuners import end_saved_trials
 from tuning_helpers import TINY, seqtasks_process, write_sentiment
 
 
@@ -44,3 +47,15 @@ def test_a_killed_search_resumes_without_losing_or_repeating_trials(tmp_path):
     oracle = json.loads((out / "keras_tuner" / "oracle.json").read_text())
     assert sorted(oracle["end_order"]) == ["0", "1", "2", "3"]
     assert set(oracle["run_times"].values()) == {1}  # every trial ended exactly once
+
+
+def test_a_trial_whose_end_was_saved_is_not_queued_again():
+    # A kill between keras-tuner saving an ended trial's file and saving the oracle's
+    # state leaves the trial "ongoing" in oracle.json; reloading queues it to run again.
+    oracle = keras_tuner.oracles.RandomSearchOracle(objective="val_loss", max_trials=3)
+    for trial_id, status in (("0", "COMPLETED"), ("1", "COMPLETED"), ("2", "RUNNING")):
+        oracle.trials[trial_id] = Trial(oracle.get_space(), trial_id, status)
+    oracle.end_order, oracle._retry_queue = ["0"], ["1", "2"]
+    end_saved_trials(oracle)
+    assert oracle._retry_queue == ["2"]  # the interrupted trial still runs again
+    assert oracle.end_order == ["0", "1"]

@@ -83,10 +83,10 @@ class TrialRecords:
     def reload(self):
         super().reload()
         if not self._is_worker():
-            _end_saved_trials(self.oracle)
+            end_saved_trials(self.oracle)
 
 
-def _end_saved_trials(oracle):
+def end_saved_trials(oracle):
     """Takes trials that had ended (their files say so) off the queue of trials to rerun.
 
     keras-tuner saves an ending trial's file and then the oracle's state; a kill between
