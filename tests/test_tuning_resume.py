@@ -9,7 +9,7 @@ import keras_tuner
 import pandas as pd
 from keras_tuner.engine.trial import Trial
 
-from seqtasks.tuning import search
+from seqtasks.tuning import read_trials, search
 from seqtasks.tuning.tuners import end_saved_trials
 from tuning_helpers import TINY, seqtasks_process, write_sentiment
 
@@ -59,3 +59,12 @@ def test_a_trial_whose_end_was_saved_is_not_queued_again():
     end_saved_trials(oracle)
     assert oracle._retry_queue == ["2"]  # the interrupted trial still runs again
     assert oracle.end_order == ["0", "1"]
+
+
+def test_a_half_written_trial_file_is_left_out_of_the_table(tmp_path):
+    # keras-tuner writes trial.json in place: a kill, or another process of a distributed
+    # search, can leave or meet it half-written.
+    (tmp_path / "trial_0").mkdir()
+    (tmp_path / "trial_0" / "trial.json").write_text('{"trial_id": "0", "hyperpara')
+    frame = read_trials(tmp_path, "val_loss", "min")
+    assert frame.empty and list(frame.columns[:3]) == ["trial", "status", "objective"]

@@ -38,8 +38,12 @@ def _run_record(folder):
 
 
 def _row(path):
-    """One trial's row, and the names of its hyperparameters."""
-    trial = Trial.load(str(path))
+    """One trial's row and the names of its hyperparameters; None while its file is being
+    written (keras-tuner does not write it atomically; another process may be at it)."""
+    try:
+        trial = Trial.load(str(path))
+    except (OSError, ValueError):
+        return None, []
     record = _run_record(path.parent)
     values = trial.hyperparameters.values
     row = {"trial": trial.trial_id, "status": trial.status,
@@ -62,8 +66,9 @@ def read_trials(project_dir, objective, direction, order=()):
     rows, names = [], {name: None for name in order}
     for path in sorted(Path(project_dir).glob("trial_*/trial.json")):
         row, hyperparameters = _row(path)
-        rows.append(row)
-        names.update(dict.fromkeys(hyperparameters))
+        if row is not None:
+            rows.append(row)
+            names.update(dict.fromkeys(hyperparameters))
     names = [name for name in names if any(name in row for row in rows)]
     frame = pd.DataFrame(rows, columns=list(dict.fromkeys(
         ["trial", "status", "objective", *names, "epochs", "seconds",
