@@ -66,7 +66,7 @@ def float_list(text):
 def make_parser():
     """The recipe's flags and their defaults (`seqtasks tune generation` starts from them)."""
     parser = recipe_parser("generation", __doc__, extra_cells=("tdnn",), cell="gru", units=256,
-                           epochs=30, batch_size=128, max_seconds=150, learning_rate=5e-3,
+                           epochs=30, batch_size=64, max_seconds=130, learning_rate=5e-3,
                            patience=3)
     parser.add_argument("--seq-len", type=positive_int, default=64,
                         help="truncated-BPTT window length in characters")
