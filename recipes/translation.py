@@ -48,7 +48,7 @@ from seqtasks.training import fit, make_optimizer
 def make_parser():
     """The recipe's flags and their defaults (`seqtasks tune translation` starts from them)."""
     parser = recipe_parser("translation", __doc__, units=128, epochs=12, batch_size=64,
-                           max_seconds=150, learning_rate=3e-3, bidirectional=True)
+                           max_seconds=120, learning_rate=3e-3, bidirectional=True)
     parser.add_argument("--tokens", choices=("char", "word"), default="char")
     parser.add_argument("--attention", choices=ATTENTIONS, default="luong")
     parser.add_argument("--embedding-dim", type=positive_int, default=32)
