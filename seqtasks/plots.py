@@ -71,8 +71,12 @@ def plot_search(trials, objective, path):
             for value, group in frame.groupby("_group", sort=True):
                 ax.scatter(group["_x"], group["objective"], label=f"{series}={value}")
             ax.legend(fontsize="small")
-            if x == "units" and x in trials and trials[x].nunique() > 1:
-                ax.set_xscale("log", base=2)
+            if x in trials:
+                if x == "units" and trials[x].nunique() > 1:
+                    ax.set_xscale("log", base=2)
+                ticks = sorted(trials[x].unique())
+                ax.set_xticks(ticks, [str(tick) for tick in ticks])
+                ax.minorticks_off()
         ax.set(xlabel="hidden size (units)" if x == "units" else "depth (layers)",
                ylabel=objective, title=f"{objective} vs {x}")
     _save(fig, path)

@@ -192,7 +192,6 @@ def _save_best(searcher, hypermodel, frame, folder, retrain, distribute="none"):
             "retrained": retrain, "values": hp.values})
 
 
-
 @contextlib.contextmanager
 def _quiet_weight_loading():
     """Hides Keras's warning that a trial checkpoint has no optimizer state to load (keras-
