@@ -8,23 +8,20 @@ gradients ``dz``; the gradients of the kernel, recurrent kernel, bias and inputs
 are then large matrix products over all steps at once, which XLA runs much more
 efficiently on a CPU. The forward pass keeps the input projection inside the loop:
 on XLA CPU a scan over a precomputed (time, batch, 4*units) projection measured
-slower than projecting each step inside the loop.
+slower than projecting each step inside the loop. The gate equations and the
+`keras.src.backend.lstm` contract are shared with `tf_lstm` (`fused_lstm`).
 
-Computes exactly `keras.layers.LSTM`'s standard cell (gate order i, f, c, o, sigmoid
-gates, tanh activation) without masks; `lstm` raises NotImplementedError otherwise,
-like the backends' fused implementations.
+Computes exactly `keras.layers.LSTM`'s standard cell without masks; `lstm` raises
+NotImplementedError otherwise, like the backends' fused implementations.
 """
+
+import functools
 
 import jax
 import jax.numpy as jnp
 from jax import lax
-from keras import activations, ops
 
-
-def _gates(z):
-    """Activated gates (i, f, g, o) from the pre-activations ``z`` (batch, 4*units)."""
-    z_i, z_f, z_g, z_o = jnp.split(z, 4, axis=-1)
-    return jax.nn.sigmoid(z_i), jax.nn.sigmoid(z_f), jnp.tanh(z_g), jax.nn.sigmoid(z_o)
+from seqtasks.layers.fused_lstm import cell_step, gate_gradients, run_lstm
 
 
 def _forward(inputs, kernel, recurrent_kernel, bias, h0, c0):
@@ -32,13 +29,11 @@ def _forward(inputs, kernel, recurrent_kernel, bias, h0, c0):
 
     def step(carry, x):
         h, c = carry
-        i, f, g, o = _gates(x @ kernel + bias + h @ recurrent_kernel)
-        c = f * c + i * g
-        h = o * jnp.tanh(c)
-        return (h, c), (h, c, jnp.concatenate([i, f, g, o], axis=-1))
+        h, c, activated = cell_step(x @ kernel + bias + h @ recurrent_kernel, c)
+        return (h, c), (h, c, activated)
 
-    _, (hs, cs, gates) = lax.scan(step, (h0, c0), inputs)
-    return hs, cs, gates
+    _, (hs, cs, activated) = lax.scan(step, (h0, c0), inputs)
+    return hs, cs, activated
 
 
 @jax.custom_vjp
@@ -49,37 +44,26 @@ def _lstm_sequence(inputs, kernel, recurrent_kernel, bias, h0, c0):
 
 
 def _lstm_sequence_fwd(inputs, kernel, recurrent_kernel, bias, h0, c0):
-    hs, cs, gates = _forward(inputs, kernel, recurrent_kernel, bias, h0, c0)
-    residuals = (inputs, kernel, recurrent_kernel, hs, cs, gates, h0, c0)
+    hs, cs, activated = _forward(inputs, kernel, recurrent_kernel, bias, h0, c0)
+    residuals = (inputs, kernel, recurrent_kernel, hs, cs, activated, h0, c0)
     return (hs, cs[-1]), residuals
 
 
 def _lstm_sequence_bwd(residuals, cotangents):
-    inputs, kernel, recurrent_kernel, hs, cs, gates, h0, c0 = residuals
+    inputs, kernel, recurrent_kernel, hs, cs, activated, h0, c0 = residuals
     d_hs, d_c_last = cotangents
     cs_prev = jnp.concatenate([c0[None], cs[:-1]], axis=0)
     recurrent_kernel_t = recurrent_kernel.T
 
     def step(carry, xs):
         dh, dc = carry
-        dh_t, gates_t, c, c_prev = xs
+        dh_t, activated_t, c, c_prev = xs
         dh = dh + dh_t
-        i, f, g, o = jnp.split(gates_t, 4, axis=-1)
-        tanh_c = jnp.tanh(c)
-        dc = dc + dh * o * (1.0 - tanh_c * tanh_c)
-        dz = jnp.concatenate(
-            [
-                dc * g * i * (1.0 - i),
-                dc * c_prev * f * (1.0 - f),
-                dc * i * (1.0 - g * g),
-                dh * tanh_c * o * (1.0 - o),
-            ],
-            axis=-1,
-        )
-        return (dz @ recurrent_kernel_t, dc * f), dz
+        dz, dc = gate_gradients(dh, dc, activated_t, c, c_prev)
+        return (dz @ recurrent_kernel_t, dc), dz
 
     (dh0, dc0), dzs = lax.scan(
-        step, (jnp.zeros_like(h0), d_c_last), (d_hs, gates, cs, cs_prev), reverse=True
+        step, (jnp.zeros_like(h0), d_c_last), (d_hs, activated, cs, cs_prev), reverse=True
     )
     # Weight and input gradients: one matrix product over all (time * batch) rows each.
     rows = dzs.reshape(-1, dzs.shape[-1])
@@ -93,49 +77,5 @@ def _lstm_sequence_bwd(residuals, cotangents):
 
 _lstm_sequence.defvjp(_lstm_sequence_fwd, _lstm_sequence_bwd)
 
-
-def lstm(
-    inputs,
-    initial_state_h,
-    initial_state_c,
-    mask,
-    kernel,
-    recurrent_kernel,
-    bias,
-    activation,
-    recurrent_activation,
-    return_sequences=False,
-    go_backwards=False,
-    unroll=False,
-):
-    """Standard LSTM over a batch-major sequence, with `keras.src.backend.lstm`'s contract.
-
-    Returns ``(last_output, outputs, [h, c])``; `outputs` is (batch, time, units) with
-    `return_sequences` (in processing order, reversed with `go_backwards`, as Keras
-    does) and the last output with a time axis of 1 otherwise. Raises
-    NotImplementedError for what it does not support: masks, `unroll`, no bias,
-    activations other than tanh and sigmoid.
-    """
-    if (
-        mask is not None
-        or unroll
-        or bias is None
-        or activation is not activations.tanh
-        or recurrent_activation is not activations.sigmoid
-    ):
-        raise NotImplementedError
-    dtype = inputs.dtype
-    sequence = jnp.transpose(inputs, (1, 0, 2))
-    if go_backwards:
-        sequence = sequence[::-1]
-    hs, c_last = _lstm_sequence(
-        sequence,
-        ops.convert_to_tensor(kernel, dtype),
-        ops.convert_to_tensor(recurrent_kernel, dtype),
-        ops.convert_to_tensor(bias, dtype),
-        ops.convert_to_tensor(initial_state_h, dtype),
-        ops.convert_to_tensor(initial_state_c, dtype),
-    )
-    last_output = hs[-1]
-    outputs = jnp.transpose(hs, (1, 0, 2)) if return_sequences else last_output[:, None]
-    return last_output, outputs, [last_output, c_last]
+lstm = functools.partial(run_lstm, _lstm_sequence)
+lstm.__doc__ = "The fused LSTM on JAX, with `keras.src.backend.lstm`'s contract (`run_lstm`)."

@@ -8,12 +8,16 @@ from seqtasks.cells.base import RecurrentCell
 
 
 def _cpu_lstm(*args, **kwargs):
-    """The fused LSTM this package provides where the backend has none (JAX on CPU)."""
-    if backend.backend() != "jax":
-        raise NotImplementedError
-    from seqtasks.layers import jax_lstm
+    """The fused LSTM this package provides where the backend has none (CPU)."""
+    if backend.backend() == "jax":
+        from seqtasks.layers import jax_lstm
 
-    return jax_lstm.lstm(*args, **kwargs)
+        return jax_lstm.lstm(*args, **kwargs)
+    if backend.backend() == "tensorflow":
+        from seqtasks.layers import tf_lstm
+
+        return tf_lstm.lstm(*args, **kwargs)
+    raise NotImplementedError
 
 
 def _lstm(seq, state, mask, **kwargs):
@@ -46,13 +50,15 @@ class Recurrent(keras.layers.RNN):
     When the cell is a standard LSTM or GRU (Keras's activations, no recurrent
     dropout, no peepholes or layer norm), the sequence goes to the backend's fused
     implementation where one exists (cuDNN on a GPU, as `keras.layers.LSTM`/`GRU`
-    do) and, for the LSTM on JAX, to `seqtasks.layers.jax_lstm` (unmasked sequences),
-    whose backward pass computes the weight gradients outside the time loop. Otherwise
-    it runs Keras's per-step loop over the cell, exactly as `keras.layers.RNN` does.
+    do) and, for the LSTM on a CPU, to seqtasks' own fused LSTM (`tf_lstm` on
+    TensorFlow, `jax_lstm` on JAX; unmasked sequences), whose backward pass computes
+    the weight gradients as single large matrix products after the time loop.
+    Otherwise it runs Keras's per-step loop over the cell, exactly as
+    `keras.layers.RNN` does.
 
-    The loop projects each step's input inside the loop: hoisting the projection of
-    the whole sequence into one matrix product before the loop measured slower on
-    CPU on both TensorFlow and JAX (see `benchmarks/rnn_throughput.py`).
+    The per-step loop projects each step's input inside the loop: hoisting the
+    projection of the whole sequence into one matrix product before a
+    `keras.layers.RNN` loop measured slower on CPU (see `benchmarks/rnn_throughput.py`).
 
     Masks, `return_state`, `initial_state`, `go_backwards`, `stateful` and
     `keras.layers.Bidirectional` behave as with `keras.layers.RNN`: padded steps keep
