@@ -55,12 +55,17 @@ def layers(return_sequences):
     }
 
 
-def test_tdnn_matches_numpy_reference():
-    x = random_inputs()
-    layer = TDNN(UNITS, delay=3, return_sequences=True)
+def random_tdnn(x, delay):
+    """A TDNN returning sequences, built on `x`, with random weights; (layer, kernel, bias)."""
+    layer = TDNN(UNITS, delay=delay, return_sequences=True)
     layer(x)
     randomize(layer)
-    kernel, bias = layer.get_weights()
+    return (layer, *layer.get_weights())
+
+
+def test_tdnn_matches_numpy_reference():
+    x = random_inputs()
+    layer, kernel, bias = random_tdnn(x, delay=3)
     np.testing.assert_allclose(layer(x), tdnn_reference(x, kernel, bias), atol=1e-5)
     last = TDNN.from_config(layer.get_config() | {"return_sequences": False})
     last(x)
@@ -157,10 +162,7 @@ def test_bad_arguments_are_config_errors():
 def test_step_tdnn_cell_equals_the_parallel_tdnn_layer():
     # make_cell("tdnn") is NARXCell(output_delay=0): the TDNN computed step by step.
     x = random_inputs()
-    parallel = TDNN(UNITS, delay=2, return_sequences=True)
-    parallel(x)
-    randomize(parallel)
-    kernel, bias = parallel.get_weights()
+    parallel, kernel, bias = random_tdnn(x, delay=2)
     stepped = Recurrent(make_cell("tdnn", UNITS), return_sequences=True)
     stepped(x)
     assert [w.shape for w in stepped.get_weights()] == [(FEATURES, 3 * UNITS), (UNITS,)]
