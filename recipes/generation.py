@@ -27,7 +27,6 @@ from matplotlib.figure import Figure
 
 from seqtasks.datasets import read_text
 from seqtasks.decoding.sampling import generate
-from seqtasks.distribute import distribution_scope
 from seqtasks.errors import ConfigError, DataError
 from seqtasks.metrics import perplexity
 from seqtasks.models.language_model import (
@@ -36,11 +35,11 @@ from seqtasks.models.language_model import (
 )
 from seqtasks.ngram import NGramLanguageModel
 from seqtasks.plots import plot_history
-from seqtasks.recipe import positive_int, recipe_parser, run_main, start_run
+from seqtasks.recipe import positive_int, recipe_parser, run_main, start_run, train_model
 from seqtasks.runs import write_json
 from seqtasks.synthetic import pydoc_text
 from seqtasks.text import PAD, UNK, CharTokenizer, Vocabulary
-from seqtasks.training import fit, make_optimizer
+from seqtasks.training import make_optimizer
 
 SMOOTHING_GRID = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
 
@@ -136,10 +135,7 @@ def main(argv=None):
                                                     data.tokenizer, data.vocab)
         train_ids, valid_ids, train, valid = (data.train_ids, data.valid_ids, data.train,
                                               data.valid)
-        with distribution_scope(args.distribute):
-            model = build_model(args, data)
-        history = fit(model, train, valid, work, epochs=args.epochs,
-                      max_seconds=args.max_seconds, patience=args.patience, verbose=args.verbose)
+        model, history, _ = train_model(args, build_model, data, train, valid, work)
 
         # Validation: the whole stream, state carried across windows.
         cross_entropy = stream_cross_entropy(model, valid_ids, rows=args.eval_rows)

@@ -37,16 +37,15 @@ import pandas as pd
 from seqtasks.baselines import bag_of_words_baseline
 from seqtasks.batching import make_dataset
 from seqtasks.datasets import encode_labels, read_labelled_text
-from seqtasks.distribute import distribution_scope
 from seqtasks.embedded import embedded_path
 from seqtasks.metrics import classification_scores
 from seqtasks.models.classifier import build_classifier
 from seqtasks.plots import plot_confusion, plot_history
-from seqtasks.recipe import positive_int, recipe_parser, run_main, start_run
+from seqtasks.recipe import positive_int, recipe_parser, run_main, start_run, train_model
 from seqtasks.runs import write_json
 from seqtasks.splits import find_splits
 from seqtasks.text import Vocabulary, WordTokenizer
-from seqtasks.training import fit, make_optimizer
+from seqtasks.training import make_optimizer
 
 SPLITS = ("train", "valid", "test")
 
@@ -128,12 +127,9 @@ def main(argv=None):
         write_json(work / "config.json", {k: str(v) if k in ("data", "out") and v else v
                                           for k, v in vars(args).items()})
 
-        # The model, built under the --distribute strategy's scope (a no-op by default).
-        with distribution_scope(args.distribute):
-            model = build_model(args, data)
-        history = fit(model, data.train, data.valid, work, epochs=args.epochs,
-                      max_seconds=args.max_seconds, patience=args.patience,
-                      verbose=args.verbose)
+        # The model, built under the --distribute strategy's scope (a no-op by default) and
+        # trained with early stopping and a checkpoint every epoch.
+        model, history, _ = train_model(args, build_model, data, data.train, data.valid, work)
         model.save(work / "model.keras")
 
         # Evaluation on the test split, against the bag-of-words baseline.

@@ -22,7 +22,6 @@ Examples:
 import argparse
 import json
 import sys
-import time
 from types import SimpleNamespace
 
 import numpy as np
@@ -30,16 +29,15 @@ from sklearn.metrics import confusion_matrix
 
 
 from seqtasks.datasets import read_tagged
-from seqtasks.distribute import distribution_scope
 from seqtasks.embedded import embedded_path
 from seqtasks.errors import ConfigError
 from seqtasks.metrics import tagging_scores
 from seqtasks.models.tagger import TaggingData, build_tagger, tagging_dataset
 from seqtasks.plots import plot_confusion, plot_history
-from seqtasks.recipe import positive_int, recipe_parser, run_main, start_run
+from seqtasks.recipe import positive_int, recipe_parser, run_main, start_run, train_model
 from seqtasks.runs import write_json
 from seqtasks.splits import find_splits
-from seqtasks.training import fit, make_optimizer
+from seqtasks.training import make_optimizer
 
 
 def tag_column(text):
@@ -135,13 +133,8 @@ def main(argv=None):
         data = prepared.encoding
         (valid, _), (test, _) = prepared.splits["valid"], prepared.splits["test"]
         data.save(work)
-        with distribution_scope(args.distribute):
-            model = build_model(args, prepared)
-        start = time.monotonic()
-        history = fit(model, prepared.train, prepared.valid, work, epochs=args.epochs,
-                      max_seconds=args.max_seconds, patience=args.patience,
-                      verbose=args.verbose)
-        seconds = time.monotonic() - start
+        model, history, seconds = train_model(args, build_model, prepared, prepared.train,
+                                              prepared.valid, work)
         model.save(work / "model.keras")
 
         tokens = [t for t, _ in test]

@@ -32,17 +32,16 @@ import numpy as np
 import pandas as pd
 
 from seqtasks.datasets import read_parallel
-from seqtasks.distribute import distribution_scope
 from seqtasks.embedded import embedded_path
 from seqtasks.errors import ConfigError
 from seqtasks.metrics import translation_scores
 from seqtasks.models.translator import (ATTENTIONS, Translator, build_translator, encode_pairs,
                                         parallel_splits, teacher_forcing_dataset)
 from seqtasks.plots import plot_attention, plot_history
-from seqtasks.recipe import positive_int, recipe_parser, run_main, start_run
+from seqtasks.recipe import positive_int, recipe_parser, run_main, start_run, train_model
 from seqtasks.runs import write_json
 from seqtasks.text import CharTokenizer, Vocabulary, WordTokenizer
-from seqtasks.training import fit, make_optimizer
+from seqtasks.training import make_optimizer
 
 
 def make_parser():
@@ -139,13 +138,8 @@ def main(argv=None):
         source_vocab, target_vocab = data.source_vocab, data.target_vocab
         source_vocab.save(work / "source_vocab.json")
         target_vocab.save(work / "target_vocab.json")
-        with distribution_scope(args.distribute):
-            model = build_model(args, data)
-        started = time.monotonic()
-        history = fit(model, data.train, data.valid, work, epochs=args.epochs,
-                      max_seconds=args.max_seconds, patience=args.patience,
-                      verbose=args.verbose)
-        train_seconds = time.monotonic() - started
+        model, history, train_seconds = train_model(args, build_model, data, data.train,
+                                                    data.valid, work)
         model.save(work / "model.keras")
         plot_history(history, work / "loss.png")
 

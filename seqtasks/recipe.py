@@ -17,14 +17,16 @@ A recipe is a script with ``main(argv=None) -> int``:
 
 import argparse
 import sys
+import time
 from pathlib import Path
 
 import keras
 
 from seqtasks.cells.registry import CELLS
-from seqtasks.distribute import STRATEGIES, split_cpu_from_environment
+from seqtasks.distribute import STRATEGIES, distribution_scope, split_cpu_from_environment
 from seqtasks.errors import ConfigError, SeqtasksError
 from seqtasks.runs import RunFolder
+from seqtasks.training import fit
 
 
 def positive_int(text):
@@ -110,6 +112,22 @@ def start_run(args):
     split_cpu_from_environment()  # before TensorFlow starts (see seqtasks.distribute)
     keras.utils.set_random_seed(args.seed)
     return RunFolder(args.out, resume=args.resume)
+
+
+def train_model(args, build_model, data, train, valid, work):
+    """Builds the recipe's model and trains it with the flags every recipe has.
+
+    ``build_model(args, data)`` runs under the ``--distribute`` strategy's scope (a no-op
+    by default); `seqtasks.training.fit` then trains on `train`, validates on `valid` and
+    checkpoints into `work`, with ``--epochs``, ``--max-seconds``, ``--patience`` and
+    ``--verbose``. Returns ``(model, history, seconds of training)``.
+    """
+    with distribution_scope(args.distribute):
+        model = build_model(args, data)
+    started = time.monotonic()
+    history = fit(model, train, valid, work, epochs=args.epochs, max_seconds=args.max_seconds,
+                  patience=args.patience, verbose=args.verbose)
+    return model, history, time.monotonic() - started
 
 
 def run_main(main, argv=None, prog=None):
