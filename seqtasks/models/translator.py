@@ -10,12 +10,18 @@ Neural Machine Translation", with a bidirectional encoder as in Bahdanau et al. 
   initial states.
 - Decoder: Embedding -> `Recurrent` (sequences and states) -> attention over the encoder
   outputs (padded source positions masked) -> concat [context; decoder output] ->
-  Dense(tanh) (Luong's "attentional hidden state") -> Dense -> softmax over the target
-  vocabulary.
+  Dense (Luong's "attentional hidden state", here linear) -> Dense -> softmax over the
+  target vocabulary.
 - Attention, with Keras's own layers: ``"luong"`` (the default) is
   `keras.layers.Attention` on keys ``W h_s`` (Luong's "general" score ``h_t^T W h_s``);
   ``"bahdanau"`` is `keras.layers.AdditiveAttention` on ``W1 h_t`` and ``W2 h_s``
   (the score ``v^T tanh(W1 h_t + W2 h_s)``).
+
+Luong's attentional state is ``tanh(W_c [c_t; h_t])``; here it has no tanh. With
+the tanh, on Multi30k (a word vocabulary of ~5,000) the layer saturated within the
+first epoch (96% of its units at |h| > 0.99) while the model was still learning the
+unigram distribution, and training stalled at the unigram loss (5.75 nats on 3,000
+pairs after 4 epochs; 3.86 without the tanh, 3.99 with a ReLU).
 
 Luong is the default because, with attention placed after the decoder RNN (as here),
 it is the scoring function that architecture was designed with, and it is cheaper: one
@@ -168,14 +174,15 @@ def _attention_layers(attention, units, target_vocab_size):
         layers = {"keys": keras.layers.Dense(units, name="attention_keys"),
                   "query": keras.layers.Dense(units, use_bias=False, name="attention_query"),
                   "attention": keras.layers.AdditiveAttention(name="attention")}
-    layers["attentional"] = keras.layers.Dense(units, activation="tanh", name="attentional")
+    # Linear: a tanh here saturates early on large vocabularies (see the module docstring).
+    layers["attentional"] = keras.layers.Dense(units, name="attentional")
     layers["logits"] = keras.layers.Dense(target_vocab_size, name="logits")
     return layers
 
 
 def _attend_and_predict(layers, decoder_outputs, encoder_outputs, keys, masks, dropout=0.0,
                         log_probs=False):
-    """Attention -> concat -> Dense(tanh) -> Dense -> softmax (or log-softmax)."""
+    """Attention -> concat -> Dense -> Dense -> softmax (or log-softmax)."""
     if keys is None:
         keys = layers["keys"](encoder_outputs)
     query = layers["query"](decoder_outputs) if "query" in layers else decoder_outputs
