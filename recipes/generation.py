@@ -118,7 +118,7 @@ def build_model(args, data):
     # let `step_model_from` rewire the same layers into a one-step generator.
     model = build_language_model(len(data.vocab), args.embedding_dim, args.cell, args.units,
                                  args.depth, args.dropout)
-    model.compile(optimizer=make_optimizer(args.learning_rate, args.clipnorm),
+    model.compile(optimizer=make_optimizer(args.learning_rate, args.clipnorm, args.ema),
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     return model
 

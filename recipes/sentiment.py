@@ -14,7 +14,8 @@ with logistic regression, trained on the same split) is reported alongside, as
 Usage:
 
     python recipes/sentiment.py --out runs/sentiment
-    python recipes/sentiment.py --data ../shared/data/sst2 --bidirectional --out runs/sst2
+    python recipes/sentiment.py --data ../shared/data/sst2 --bidirectional --pooling max \\
+        --embedding-dim 300 --units 150 --dropout 0.5 --ema 0.999 --out runs/sst2
 
 `--data DIR` takes a folder with a training file (and optionally valid/dev and test
 files) in CSV or TSV with a header, a `label` column and a `sentence`, `text` or
@@ -39,7 +40,7 @@ from seqtasks.batching import make_dataset
 from seqtasks.datasets import encode_labels, read_labelled_text
 from seqtasks.embedded import embedded_path
 from seqtasks.metrics import classification_scores
-from seqtasks.models.classifier import build_classifier
+from seqtasks.models.classifier import POOLINGS, build_classifier
 from seqtasks.plots import plot_confusion, plot_history
 from seqtasks.recipe import positive_int, recipe_parser, run_main, start_run, train_model
 from seqtasks.runs import write_json
@@ -76,6 +77,9 @@ def make_parser():
     parser.add_argument("--min-freq", type=positive_int, default=2,
                         help="drop words seen fewer times than this in training")
     parser.add_argument("--max-vocab", type=positive_int, default=30000)
+    parser.add_argument("--pooling", choices=POOLINGS, default="last",
+                        help="summarise the sentence by the final state or by the max over "
+                             "the steps' outputs")
     return parser
 
 
@@ -102,14 +106,14 @@ def prepare_data(args):
 
 def build_model(args, data):
     """The classifier, compiled (`seqtasks tune sentiment` builds its trials with it)."""
-    # Embedding(mask_zero) -> recurrent stack returning its last state only
-    # (many-to-one) -> Dropout -> Dense softmax over the classes.
+    # Embedding(mask_zero) -> recurrent stack -> its last state (or the max over its
+    # outputs: --pooling max), one vector per sentence (many-to-one) -> Dropout -> softmax.
     model = build_classifier(
         len(data.vocab), len(data.classes), embedding_dim=args.embedding_dim, cell=args.cell,
         units=args.units, depth=args.depth, bidirectional=args.bidirectional,
-        dropout=args.dropout,
+        dropout=args.dropout, pooling=args.pooling,
     )
-    model.compile(optimizer=make_optimizer(args.learning_rate, args.clipnorm),
+    model.compile(optimizer=make_optimizer(args.learning_rate, args.clipnorm, args.ema),
                   loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     return model
 

@@ -121,7 +121,7 @@ def build_model(args, data):
     )
     # Padded steps carry the Embedding's mask to the output, so Keras leaves them out
     # of the loss and the accuracy.
-    model.compile(optimizer=make_optimizer(args.learning_rate, args.clipnorm),
+    model.compile(optimizer=make_optimizer(args.learning_rate, args.clipnorm, args.ema),
                   loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     return model
 

@@ -122,7 +122,7 @@ def build_model(args, data):
     model = build_translator(len(data.source_vocab), len(data.target_vocab),
                              args.embedding_dim, args.cell, args.units, args.depth,
                              args.dropout, attention=args.attention)
-    model.compile(optimizer=make_optimizer(args.learning_rate, args.clipnorm),
+    model.compile(optimizer=make_optimizer(args.learning_rate, args.clipnorm, args.ema),
                   loss="sparse_categorical_crossentropy")
     return model
 

@@ -62,7 +62,7 @@ def recipe_parser(name, description, extra_cells=(), **defaults):
     d = {
         "cell": "lstm", "units": 64, "depth": 1, "bidirectional": False, "dropout": 0.0,
         "epochs": 10, "batch_size": 32, "max_seconds": None, "learning_rate": 1e-3,
-        "clipnorm": 1.0, "patience": 3, "seed": 0, **defaults,
+        "clipnorm": 1.0, "ema": 0.0, "patience": 3, "seed": 0, **defaults,
     }
     parser = argparse.ArgumentParser(
         prog=f"seqtasks run {name}", description=(description or "").strip().split("\n")[0]
@@ -82,6 +82,9 @@ def recipe_parser(name, description, extra_cells=(), **defaults):
     parser.add_argument("--learning-rate", type=positive_float, default=d["learning_rate"])
     parser.add_argument("--clipnorm", type=positive_float, default=d["clipnorm"],
                         help="clip gradients to this global norm")
+    parser.add_argument("--ema", type=rate, default=d["ema"],
+                        help="keep a moving average of the weights with this momentum (e.g. "
+                             "0.999) and validate, keep and save it; 0 (default): off")
     parser.add_argument("--patience", type=positive_int, default=d["patience"],
                         help="early-stopping patience in epochs")
     parser.add_argument("--seed", type=int, default=d["seed"])

@@ -20,9 +20,15 @@ class TrainingError(SeqtasksError):
     """Training could not go on (for example the loss became NaN)."""
 
 
-def make_optimizer(learning_rate=1e-3, clipnorm=None):
-    """Adam, with gradients clipped to a global norm of `clipnorm` when given."""
-    return keras.optimizers.Adam(learning_rate=learning_rate, global_clipnorm=clipnorm)
+def make_optimizer(learning_rate=1e-3, clipnorm=None, ema=0.0):
+    """Adam, with gradients clipped to a global norm of `clipnorm` when given.
+
+    With `ema` (a momentum such as 0.999) Adam also keeps an exponential moving average
+    of the weights (Polyak averaging, Keras's ``use_ema``); `fit` then validates,
+    keeps and returns the averaged weights.
+    """
+    return keras.optimizers.Adam(learning_rate=learning_rate, global_clipnorm=clipnorm,
+                                 use_ema=ema > 0, ema_momentum=ema or 0.99)
 
 
 class TimeBudget(keras.callbacks.Callback):
@@ -75,12 +81,22 @@ def fit(
     - ``work_dir/history.csv`` (`CSVLogger`, appended across resumes).
     - Early stopping on `monitor` with the best weights restored; `TerminateOnNaN`, turned
       into a `TrainingError` with advice; a wall-time budget of `max_seconds`.
+    - With an optimizer that keeps a moving average of the weights (``use_ema``), the
+      validation loss, early stopping and the returned model use the averaged weights
+      (`keras.callbacks.SwapEMAWeights`); the checkpoint holds the raw weights and the
+      average, so a resumed run goes on exactly where it stopped.
     - `initial_epoch`: the epoch to start at, for a model that continues earlier training
       (Hyperband's longer rounds); a checkpoint in ``work_dir`` takes precedence.
     """
     _trim_history(work_dir)
+    # Order matters at the end of an epoch: the checkpoint is written first (raw weights,
+    # with the average in the optimizer), then the averaged weights are swapped in for
+    # early stopping, which keeps and finally restores the best of them.
+    swap_average = [keras.callbacks.SwapEMAWeights(swap_on_epoch=True)
+                    ] if getattr(model.optimizer, "use_ema", False) else []
     callbacks = [
         keras.callbacks.BackupAndRestore(str(work_dir / "backup"), double_checkpoint=True),
+        *swap_average,
         keras.callbacks.CSVLogger(str(work_dir / "history.csv"), append=True),
         keras.callbacks.EarlyStopping(monitor, patience=patience, restore_best_weights=True),
         keras.callbacks.TerminateOnNaN(),

@@ -232,3 +232,15 @@ def test_padding_changes_nothing_in_a_compiled_bidirectional_stack(cell_name):
     short = model.predict(np.array([[3, 4, 5]]), verbose=0)
     padded = model.predict(np.array([[3, 4, 5, 0, 0, 0]]), verbose=0)
     np.testing.assert_allclose(short, padded, atol=1e-6)
+
+
+def test_masked_max_pooling_leaves_out_the_masked_steps():
+    from seqtasks.layers.pooling import MaskedGlobalMaxPooling1D
+
+    x = random_inputs()
+    mask = np.arange(TIME)[None, :] < np.array([[2], [6], [1], [0]])
+    pooled = np.asarray(MaskedGlobalMaxPooling1D()(x, mask=mask))
+    for row, length in enumerate([2, 6, 1]):
+        np.testing.assert_allclose(pooled[row], x[row, :length].max(axis=0))
+    assert np.all(pooled[3] == 0.0)  # nothing unmasked: zeros, not -inf
+    np.testing.assert_allclose(np.asarray(MaskedGlobalMaxPooling1D()(x)), x.max(axis=1))

@@ -125,8 +125,10 @@ def test_data_folder_without_a_training_file_is_a_one_line_error(tmp_path, capsy
     assert code == 2 and "\n" not in error and "no training file" in error
 
 
-def test_classifier_reads_only_up_to_the_padding():
-    model = build_classifier(20, 3, embedding_dim=4, units=5, bidirectional=True, depth=2)
+@pytest.mark.parametrize("pooling", ["last", "max"])
+def test_classifier_reads_only_up_to_the_padding(pooling):
+    model = build_classifier(20, 3, embedding_dim=4, units=5, bidirectional=True, depth=2,
+                             pooling=pooling)
     short = model.predict(np.array([[3, 4, 5]]), verbose=0)
     padded = model.predict(np.array([[3, 4, 5, 0, 0, 0]]), verbose=0)
     np.testing.assert_allclose(short, padded, atol=1e-6)
@@ -137,3 +139,20 @@ def test_bag_of_words_baseline_scores_a_separable_task():
     texts = ["a good film", "a great plot", "a bad film", "an awful plot"] * 5
     labels = ["pos", "pos", "neg", "neg"] * 5
     assert bag_of_words_baseline(texts, labels, ["good plot", "awful film"], ["pos", "neg"]) == 1.0
+
+
+def test_max_pooled_classifier_saves_and_loads(tmp_path):
+    model = build_classifier(20, 2, embedding_dim=4, units=5, bidirectional=True,
+                             pooling="max")
+    ids = np.array([[3, 4, 5, 0], [6, 7, 8, 9]])
+    model.save(tmp_path / "model.keras")
+    loaded = keras.saving.load_model(tmp_path / "model.keras", safe_mode=True)
+    np.testing.assert_allclose(loaded.predict(ids, verbose=0), model.predict(ids, verbose=0),
+                               atol=1e-6)
+
+
+def test_unknown_pooling_is_a_config_error():
+    from seqtasks.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="pooling"):
+        build_classifier(20, 2, pooling="mean")

@@ -11,6 +11,9 @@ import keras
 
 from seqtasks.errors import ConfigError
 from seqtasks.layers import recurrent_stack
+from seqtasks.layers.pooling import MaskedGlobalMaxPooling1D
+
+POOLINGS = ("last", "max")
 
 
 def build_classifier(
@@ -22,15 +25,18 @@ def build_classifier(
     depth=1,
     bidirectional=False,
     dropout=0.0,
+    pooling="last",
     name="classifier",
 ):
-    """Builds (uncompiled) Embedding → recurrent stack → Dropout → Dense softmax.
+    """Builds (uncompiled) Embedding → recurrent stack → pooling → Dropout → Dense softmax.
 
     The model reads a batch of zero-padded token-id sequences, shape ``(batch, time)``,
     and outputs class probabilities, shape ``(batch, num_classes)``. The embedding masks
-    id 0, so padding never reaches the recurrent cells; the stack returns only its final
-    state (each direction's, concatenated, when bidirectional): the whole sentence is
-    summarised in that one vector before the classifier sees it (many-to-one).
+    id 0, so padding never reaches the recurrent cells. The whole sentence is summarised
+    in one vector before the classifier sees it (many-to-one): with ``pooling="last"``
+    the stack's final state (each direction's, concatenated, when bidirectional); with
+    ``pooling="max"`` the element-wise maximum of its outputs over the real (unpadded)
+    steps, which lets a word anywhere in a long sentence decide a feature.
 
     Args:
         vocab_size: the number of token ids (id 0 is padding).
@@ -41,6 +47,7 @@ def build_classifier(
         depth: the number of stacked recurrent layers.
         bidirectional: read the sentence both ways.
         dropout: the dropout rate after the embedding, between layers and before the classifier.
+        pooling: "last" (the final state) or "max" (max over the steps' outputs).
         name: the model's name.
 
     Example:
@@ -49,6 +56,8 @@ def build_classifier(
     >>> model.output_shape
     (None, 2)
     """
+    if pooling not in POOLINGS:
+        raise ConfigError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
     if vocab_size < 2 or num_classes < 2:
         raise ConfigError(
             f"need vocab_size >= 2 and num_classes >= 2, got {vocab_size} and {num_classes}"
@@ -57,11 +66,13 @@ def build_classifier(
     x = keras.layers.Embedding(vocab_size, embedding_dim, mask_zero=True, name="embedding")(tokens)
     x = keras.layers.Dropout(dropout, name="embedding_dropout")(x)
     # The architecture idea: many-to-one. The recurrent stack consumes the (masked)
-    # sequence and returns only its last state, a fixed-size summary of the sentence.
+    # sequence; its last state, or the max over its outputs, is a fixed-size summary.
     x = recurrent_stack(
         cell, units=units, depth=depth, bidirectional=bidirectional, dropout=dropout,
-        return_sequences=False,
+        return_sequences=pooling == "max",
     )(x)
+    if pooling == "max":
+        x = MaskedGlobalMaxPooling1D(name="max_over_time")(x)
     x = keras.layers.Dropout(dropout, name="dropout")(x)
     probabilities = keras.layers.Dense(num_classes, activation="softmax", name="classes")(x)
     return keras.Model(tokens, probabilities, name=name)
