@@ -77,6 +77,8 @@ def make_parser():
     parser.add_argument("--min-freq", type=positive_int, default=2,
                         help="drop words seen fewer times than this in training")
     parser.add_argument("--max-vocab", type=positive_int, default=30000)
+    parser.add_argument("--monitor", choices=("val_loss", "val_accuracy"), default="val_accuracy",
+                        help="early stopping watches this and keeps its best epoch")
     parser.add_argument("--pooling", choices=POOLINGS, default="last",
                         help="summarise the sentence by the final state or by the max over "
                              "the steps' outputs")
@@ -132,8 +134,10 @@ def main(argv=None):
                                           for k, v in vars(args).items()})
 
         # The model, built under the --distribute strategy's scope (a no-op by default) and
-        # trained with early stopping and a checkpoint every epoch.
-        model, history, _ = train_model(args, build_model, data, data.train, data.valid, work)
+        # trained with early stopping (on validation accuracy: the loss of an overconfident
+        # model can rise while its accuracy still improves) and a checkpoint every epoch.
+        model, history, _ = train_model(args, build_model, data, data.train, data.valid, work,
+                                        monitor=args.monitor)
         model.save(work / "model.keras")
 
         # Evaluation on the test split, against the bag-of-words baseline.

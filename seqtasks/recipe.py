@@ -117,19 +117,20 @@ def start_run(args):
     return RunFolder(args.out, resume=args.resume)
 
 
-def train_model(args, build_model, data, train, valid, work):
+def train_model(args, build_model, data, train, valid, work, monitor="val_loss"):
     """Builds the recipe's model and trains it with the flags every recipe has.
 
     ``build_model(args, data)`` runs under the ``--distribute`` strategy's scope (a no-op
     by default); `seqtasks.training.fit` then trains on `train`, validates on `valid` and
     checkpoints into `work`, with ``--epochs``, ``--max-seconds``, ``--patience`` and
-    ``--verbose``. Returns ``(model, history, seconds of training)``.
+    ``--verbose``, stopping early on (and keeping the best epoch by) `monitor`.
+    Returns ``(model, history, seconds of training)``.
     """
     with distribution_scope(args.distribute):
         model = build_model(args, data)
     started = time.monotonic()
     history = fit(model, train, valid, work, epochs=args.epochs, max_seconds=args.max_seconds,
-                  patience=args.patience, verbose=args.verbose)
+                  patience=args.patience, monitor=monitor, verbose=args.verbose)
     return model, history, time.monotonic() - started
 
 

@@ -1,7 +1,8 @@
-"""Recurrent layers and builders, and the time-delay network (TDNN)."""
+"""Recurrent layers and builders, the time-delay network (TDNN) and masked max pooling."""
 
+from seqtasks.layers.pooling import MaskedGlobalMaxPooling1D
 from seqtasks.layers.recurrent import Recurrent
 from seqtasks.layers.stack import recurrent_stack
 from seqtasks.layers.tdnn import TDNN
 
-__all__ = ["Recurrent", "TDNN", "recurrent_stack"]
+__all__ = ["MaskedGlobalMaxPooling1D", "Recurrent", "TDNN", "recurrent_stack"]

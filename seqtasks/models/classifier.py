@@ -10,8 +10,7 @@ Example:
 import keras
 
 from seqtasks.errors import ConfigError
-from seqtasks.layers import recurrent_stack
-from seqtasks.layers.pooling import MaskedGlobalMaxPooling1D
+from seqtasks.layers import MaskedGlobalMaxPooling1D, recurrent_stack
 
 POOLINGS = ("last", "max")
 
