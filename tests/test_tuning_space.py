@@ -55,6 +55,10 @@ def test_recipes_have_their_own_spaces():
         "values": ["bahdanau", "luong"]}
     with pytest.raises(ConfigError, match="not a hyperparameter this recipe can search"):
         SentimentHyperModel.resolve_space({"attention": "luong"})
+    assert SentimentHyperModel.resolve_space({"pooling": "last,max"})["pooling"] == {
+        "values": ["last", "max"]}
+    with pytest.raises(ConfigError, match="not one of"):
+        SentimentHyperModel.resolve_space({"pooling": "mean"})
     assert TaggingHyperModel.resolve_space({"cell": "tdnn"})["cell"] == {"values": ["tdnn"]}
     with pytest.raises(ConfigError, match="not one of"):
         SentimentHyperModel.resolve_space({"cell": "tdnn"})

@@ -153,11 +153,13 @@ def best_epoch(history, objective):
 
 
 class SentimentHyperModel(RecipeHyperModel):
-    """The many-to-one sentiment classifier (`recipes/sentiment.py`)."""
+    """The many-to-one sentiment classifier (`recipes/sentiment.py`); its pooling (last,
+    max) can be searched too."""
 
     recipe = "sentiment"
     objective = "val_accuracy"
     metrics = ("loss", "accuracy")
+    tunable = (*COMMON, "pooling")
 
 
 class TaggingHyperModel(RecipeHyperModel):

@@ -51,6 +51,7 @@ PARAMETERS = {
     "clipnorm": (float, _positive, "positive", "log"),
     "embedding_dim": (int, _positive, "positive", "linear"),
     "attention": (str, None, "", None),
+    "pooling": (str, None, "", None),
 }
 
 
@@ -177,7 +178,7 @@ def resolve(defaults, changes, choices, fixed=None, allowed=None):
     Args:
         defaults: the recipe's default space (name -> spec).
         changes: name -> spec to add or replace (from a space file and the flags).
-        choices: name -> the allowed values of a text parameter (cell, attention).
+        choices: name -> the allowed values of a text parameter (cell, attention, pooling).
         fixed: name -> the only value the recipe's architecture allows (a language
             model is never bidirectional); changing it to anything else is an error.
         allowed: the names the recipe can search (default: all of `PARAMETERS`).
