@@ -7,6 +7,7 @@ import time
 
 import keras_tuner
 import pandas as pd
+import pytest
 from keras_tuner.engine.trial import Trial
 
 from seqtasks.tuning import read_trials, search
@@ -68,3 +69,22 @@ def test_a_half_written_trial_file_is_left_out_of_the_table(tmp_path):
     (tmp_path / "trial_0" / "trial.json").write_text('{"trial_id": "0", "hyperpara')
     frame = read_trials(tmp_path, "val_loss", "min")
     assert frame.empty and list(frame.columns[:3]) == ["trial", "status", "objective"]
+
+
+def test_keras_tuner_state_files_are_replaced_whole(tmp_path, monkeypatch):
+    # keras-tuner's Stateful.save goes through utils.save_json; a kill before the new file
+    # is in place must leave the previous state readable (in-place writes left it empty).
+    from keras_tuner.src import utils
+
+    import seqtasks.tuning.tuners as tuners
+
+    state = tmp_path / "oracle.json"
+    utils.save_json(state, {"trials": 1})
+
+    def killed(*args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(tuners.os, "replace", killed)
+    with pytest.raises(KeyboardInterrupt):
+        utils.save_json(state, {"trials": 2})
+    assert utils.load_json(state) == {"trials": 1}

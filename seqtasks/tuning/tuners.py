@@ -8,7 +8,8 @@
 - records the wall time and epochs of every trial, failed ones too, in ``trial_ID/run.json``,
 - turns a NaN/inf loss into `keras_tuner.errors.FailedTrialError` (failed, not retried),
 - rewrites ``trials.csv`` after every trial (`seqtasks.tuning.results.write_trials`),
-- on resume, treats a trial whose end was saved but not yet the oracle's state as ended.
+- on resume, treats a trial whose end was saved but not yet the oracle's state as ended,
+- writes keras-tuner's state files (oracle, tuner, trials) atomically (`save_json_atomically`).
 
 Distributed tuning is keras-tuner's own: with ``KERASTUNER_TUNER_ID``,
 ``KERASTUNER_ORACLE_IP`` and ``KERASTUNER_ORACLE_PORT`` set, the tuner whose id starts
@@ -18,11 +19,13 @@ with "chief" serves the oracle over gRPC and the others run trials (see `role`).
 ...            seed=0, out="runs/tune")  # doctest: +SKIP
 """
 
+import json
 import os
 import time
 from pathlib import Path
 
 import keras_tuner
+import keras_tuner.src.utils
 from keras_tuner.engine.trial import TrialStatus
 
 from seqtasks.errors import ConfigError
@@ -32,6 +35,24 @@ from seqtasks.tuning.hypermodels import direction_of
 from seqtasks.tuning.results import RUN_RECORD, write_trials
 
 PROJECT = "keras_tuner"  # keras-tuner's project folder inside the search folder
+
+
+def save_json_atomically(path, obj):
+    """keras-tuner's ``utils.save_json``, written to a temporary file and renamed into place.
+
+    keras-tuner truncates its state files and writes them in place; a SIGKILL in between
+    left an empty ``oracle.json`` that the resumed search could not read. Installed in
+    its place when this module is imported. Returns the JSON text, as the original does.
+    """
+    text = json.dumps(obj)
+    path = Path(path)
+    temporary = path.with_name(f".{path.name}.partial")
+    temporary.write_text(text)
+    os.replace(temporary, path)
+    return text
+
+
+keras_tuner.src.utils.save_json = save_json_atomically
 
 
 def role():
