@@ -12,7 +12,9 @@ Example:
 
 import json
 import math
+import os
 import shutil
+import tempfile
 from pathlib import Path
 
 from seqtasks.errors import ConfigError
@@ -59,6 +61,23 @@ class RunFolder:
         self.work.rename(self.out)
         if old.exists():
             shutil.rmtree(old)
+
+
+def write_atomically(path, write):
+    """Calls ``write(file)`` on a temporary file beside `path`, then renames it into place.
+
+    A kill or an error midway leaves the previous `path` whole (and no temporary file
+    after an error).
+    """
+    path = Path(path)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as f:
+            write(f)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
 
 
 def write_json(path, data):

@@ -76,7 +76,7 @@ def test_keras_tuner_state_files_are_replaced_whole(tmp_path, monkeypatch):
     # is in place must leave the previous state readable (in-place writes left it empty).
     from keras_tuner.src import utils
 
-    import seqtasks.tuning.tuners as tuners
+    import seqtasks.runs
 
     state = tmp_path / "oracle.json"
     utils.save_json(state, {"trials": 1})
@@ -84,7 +84,7 @@ def test_keras_tuner_state_files_are_replaced_whole(tmp_path, monkeypatch):
     def killed(*args):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(tuners.os, "replace", killed)
+    monkeypatch.setattr(seqtasks.runs.os, "replace", killed)
     with pytest.raises(KeyboardInterrupt):
         utils.save_json(state, {"trials": 2})
     assert utils.load_json(state) == {"trials": 1}

@@ -12,14 +12,13 @@ writes the same table. Columns: ``trial``, ``status`` (COMPLETED, FAILED or RUNN
 """
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import pandas as pd
 from keras_tuner.engine.trial import Trial, TrialStatus
 
 from seqtasks.plots import plot_search
+from seqtasks.runs import write_atomically
 
 RUN_RECORD = "run.json"
 ORDER = {TrialStatus.COMPLETED: 0, TrialStatus.FAILED: 1}  # others (RUNNING, ...) last
@@ -85,15 +84,7 @@ def read_trials(project_dir, objective, direction, order=()):
 
 def write_csv_atomically(frame, path):
     """Writes `frame` to `path` through a temporary file renamed into place."""
-    path = Path(path)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as f:
-            frame.to_csv(f, index=False)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    write_atomically(path, lambda f: frame.to_csv(f, index=False))
 
 
 def write_trials(project_dir, path, objective, direction, order=()):

@@ -29,7 +29,7 @@ import keras_tuner.src.utils
 from keras_tuner.engine.trial import TrialStatus
 
 from seqtasks.errors import ConfigError
-from seqtasks.runs import write_json
+from seqtasks.runs import write_atomically, write_json
 from seqtasks.training import TrainingError
 from seqtasks.tuning.hypermodels import direction_of
 from seqtasks.tuning.results import RUN_RECORD, write_trials
@@ -45,10 +45,7 @@ def save_json_atomically(path, obj):
     its place when this module is imported. Returns the JSON text, as the original does.
     """
     text = json.dumps(obj)
-    path = Path(path)
-    temporary = path.with_name(f".{path.name}.partial")
-    temporary.write_text(text)
-    os.replace(temporary, path)
+    write_atomically(path, lambda f: f.write(text))
     return text
 
 
