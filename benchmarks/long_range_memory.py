@@ -49,7 +49,7 @@ def run_one(keras, cell, length, args):
     """Trains one cell at one length; returns its row of the results table."""
     from seqtasks.cells import make_cell
     from seqtasks.layers import Recurrent
-    from seqtasks.tasks import ADDING_BASELINE_MSE, adding_problem
+    from seqtasks.data.memory import ADDING_BASELINE_MSE, adding_problem
     from seqtasks.training import TimeBudget, make_optimizer
 
     keras.utils.set_random_seed(args.seed)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from seqtasks.embedded import embedded_path
+from seqtasks.data.embedded import embedded_path
 from seqtasks.tuning import search
 
 

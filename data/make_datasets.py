@@ -7,7 +7,7 @@ again in place changes nothing unless the generators in `seqtasks/synthetic.py` 
 import sys
 from pathlib import Path
 
-from seqtasks.synthetic import write_embedded
+from seqtasks.data.synthetic import write_embedded
 
 if __name__ == "__main__":
     out_dir = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parent

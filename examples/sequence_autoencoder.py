@@ -18,7 +18,7 @@ from seqtasks.models.autoencoder import (
     encoder_of,
     reconstruction_accuracy,
 )
-from seqtasks.tasks import random_sequences
+from seqtasks.data.memory import random_sequences
 
 DIGITS = "0123456789"  # token id i + 1 is the digit DIGITS[i]; id 0 is padding
 

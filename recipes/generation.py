@@ -25,7 +25,7 @@ import keras
 import numpy as np
 from matplotlib.figure import Figure
 
-from seqtasks.datasets import read_text
+from seqtasks.data.readers import read_text
 from seqtasks.decoding.sampling import generate
 from seqtasks.errors import ConfigError, DataError
 from seqtasks.metrics import perplexity
@@ -33,12 +33,12 @@ from seqtasks.models.language_model import (
     WindowBatches, build_language_model, position_cross_entropy, step_model_from,
     stream_cross_entropy,
 )
-from seqtasks.ngram import NGramLanguageModel
+from seqtasks.analysis.ngram import NGramLanguageModel
 from seqtasks.plots import plot_history
 from seqtasks.recipe import positive_int, recipe_parser, run_main, start_run, train_model
 from seqtasks.runs import write_json
-from seqtasks.synthetic import pydoc_text
-from seqtasks.text import PAD, UNK, CharTokenizer, Vocabulary
+from seqtasks.data.synthetic import pydoc_text
+from seqtasks.data.text import PAD, UNK, CharTokenizer, Vocabulary
 from seqtasks.training import make_optimizer
 
 SMOOTHING_GRID = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0)

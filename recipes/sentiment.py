@@ -35,17 +35,17 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 
-from seqtasks.baselines import bag_of_words_baseline
-from seqtasks.batching import make_dataset
-from seqtasks.datasets import encode_labels, read_labelled_text
-from seqtasks.embedded import embedded_path
+from seqtasks.analysis.baselines import bag_of_words_baseline
+from seqtasks.data.batching import make_dataset
+from seqtasks.data.readers import encode_labels, read_labelled_text
+from seqtasks.data.embedded import embedded_path
 from seqtasks.metrics import classification_scores
 from seqtasks.models.classifier import POOLINGS, build_classifier
 from seqtasks.plots import plot_confusion, plot_history
 from seqtasks.recipe import positive_int, recipe_parser, run_main, start_run, train_model
 from seqtasks.runs import write_json
-from seqtasks.splits import find_splits
-from seqtasks.text import Vocabulary, WordTokenizer
+from seqtasks.data.splits import find_splits
+from seqtasks.data.text import Vocabulary, WordTokenizer
 from seqtasks.training import make_optimizer
 
 SPLITS = ("train", "valid", "test")

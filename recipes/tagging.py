@@ -28,15 +28,15 @@ import numpy as np
 from sklearn.metrics import confusion_matrix
 
 
-from seqtasks.datasets import read_tagged
-from seqtasks.embedded import embedded_path
+from seqtasks.data.readers import read_tagged
+from seqtasks.data.embedded import embedded_path
 from seqtasks.errors import ConfigError
 from seqtasks.metrics import tagging_scores
 from seqtasks.models.tagger import TaggingData, build_tagger, tagging_dataset
 from seqtasks.plots import plot_confusion, plot_history
 from seqtasks.recipe import positive_int, recipe_parser, run_main, start_run, train_model
 from seqtasks.runs import write_json
-from seqtasks.splits import find_splits
+from seqtasks.data.splits import find_splits
 from seqtasks.training import make_optimizer
 
 

@@ -31,8 +31,8 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 
-from seqtasks.datasets import read_parallel
-from seqtasks.embedded import embedded_path
+from seqtasks.data.readers import read_parallel
+from seqtasks.data.embedded import embedded_path
 from seqtasks.errors import ConfigError
 from seqtasks.metrics import translation_scores
 from seqtasks.models.translator import (ATTENTIONS, Translator, build_translator, encode_pairs,
@@ -40,7 +40,7 @@ from seqtasks.models.translator import (ATTENTIONS, Translator, build_translator
 from seqtasks.plots import plot_attention, plot_history
 from seqtasks.recipe import positive_int, recipe_parser, run_main, start_run, train_model
 from seqtasks.runs import write_json
-from seqtasks.text import CharTokenizer, Vocabulary, WordTokenizer
+from seqtasks.data.text import CharTokenizer, Vocabulary, WordTokenizer
 from seqtasks.training import make_optimizer
 
 

@@ -54,7 +54,7 @@ def _translate(args):
 
 
 def _diagnose_gradients(args):
-    from seqtasks.diagnostics import run_gradient_diagnosis
+    from seqtasks.analysis.diagnostics import run_gradient_diagnosis
 
     run_gradient_diagnosis(cells=args.cell.split(","), length=args.length, out_dir=args.out,
                            train_steps=args.train_steps, seed=args.seed, units=args.units)

@@ -1,4 +1,16 @@
-"""Run folders that are never half-written: build in ``OUT.partial``, move into place at the end.
+"""The run folder: one format for every task, written atomically and read back by `load_run`.
+
+A finished run folder holds
+
+- ``model.keras``: the trained Keras model (every layer registered by ``import seqtasks``),
+- ``preprocessing.json``: the task's fitted preprocessor (tokenizers, vocabularies, label
+  sets): raw text in, model inputs out, and model outputs back to text,
+- ``config.json``: ``{"task": NAME, "config": {every setting}}`` (unset values are null),
+- ``metrics.json``, ``history.csv`` (one row per epoch), plots (``loss.png``, ...) and a
+  sample of predictions on the test split (``predictions.*``).
+
+A run is built in ``OUT.partial`` and moved into place when it has finished
+(`RunFolder`), so an existing good ``OUT`` is never half-overwritten.
 
 Example:
 
@@ -17,7 +29,10 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from seqtasks.errors import ConfigError
+from seqtasks.errors import ConfigError, DataError
+
+MODEL, PREPROCESSING, CONFIG, METRICS, HISTORY = (
+    "model.keras", "preprocessing.json", "config.json", "metrics.json", "history.csv")
 
 
 class RunFolder:
@@ -49,6 +64,8 @@ class RunFolder:
     def __exit__(self, exc_type, exc, tb):
         if exc_type is None:
             self.publish()
+        elif not self.resume and not (self.work / "backup").is_dir():
+            shutil.rmtree(self.work, ignore_errors=True)  # nothing there to resume
         return False
 
     def publish(self):
@@ -81,7 +98,12 @@ def write_atomically(path, write):
 
 
 def write_json(path, data):
-    """Writes `data` as indented JSON; non-finite floats become null (valid JSON)."""
+    """Writes `data` as indented JSON (see `json_text`)."""
+    Path(path).write_text(json_text(data), encoding="utf-8")
+
+
+def json_text(data):
+    """`data` as indented JSON text; non-finite floats become null (valid JSON)."""
 
     def clean(value):
         if isinstance(value, float) and not math.isfinite(value):
@@ -90,6 +112,62 @@ def write_json(path, data):
             return {str(k): clean(v) for k, v in value.items()}
         if isinstance(value, (list, tuple)):
             return [clean(v) for v in value]
+        if hasattr(value, "item") and getattr(value, "ndim", None) == 0:
+            return clean(value.item())  # NumPy scalars
         return value
 
-    Path(path).write_text(json.dumps(clean(data), indent=2, ensure_ascii=False) + "\n")
+    return json.dumps(clean(data), indent=2, ensure_ascii=False) + "\n"
+
+
+def save_run(folder, task, model, preprocessor, config, metrics=None, history=None):
+    """Writes the files every run folder has into `folder` (a `RunFolder`'s work folder).
+
+    Args:
+        task: the task's name ("sentiment", ...).
+        model: the trained Keras model.
+        preprocessor: the task's fitted preprocessor (it has ``get_config()``).
+        config: the task's config (a `seqtasks.tasks.config.TaskConfig`).
+        metrics: the metrics dict (optional).
+        history: the training history as a DataFrame, when it is not already in
+            ``history.csv`` (optional).
+    """
+    folder = Path(folder)
+    model.save(folder / MODEL)
+    write_json(folder / PREPROCESSING, {"task": task, "preprocessor": preprocessor.get_config()})
+    write_json(folder / CONFIG, {"task": task, "config": config.to_json()})
+    if metrics is not None:
+        write_json(folder / METRICS, metrics)
+    if history is not None:
+        history.to_csv(folder / HISTORY, index=False)
+
+
+def read_json(path):
+    """The JSON in `path`; a DataError naming the file when it is missing or malformed."""
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise DataError("no such file", path=path) from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise DataError(f"cannot read it: {error}", path=path) from None
+    except json.JSONDecodeError as error:
+        raise DataError(f"not valid JSON: {error.msg}", path=path, line=error.lineno) from None
+
+
+def read_run_files(folder):
+    """``(task name, preprocessing dict, config dict)`` of a finished run folder.
+
+    Raises `DataError` naming the folder when it is not one (no model, or files missing).
+    """
+    folder = Path(folder)
+    if not (folder / MODEL).is_file():
+        raise DataError(f"no {MODEL} here: not a finished run folder", path=folder)
+    preprocessing, config = read_json(folder / PREPROCESSING), read_json(folder / CONFIG)
+    for path, data, key in ((PREPROCESSING, preprocessing, "preprocessor"),
+                            (CONFIG, config, "config")):
+        if not isinstance(data, dict) or not isinstance(data.get(key), dict) or "task" not in data:
+            raise DataError(f'expected a JSON object {{"task": ..., "{key}": {{...}}}}',
+                            path=folder / path)
+    if preprocessing["task"] != config["task"]:
+        raise DataError(f"{PREPROCESSING} is for task {preprocessing['task']!r} but "
+                        f"{CONFIG} for {config['task']!r}", path=folder)
+    return config["task"], preprocessing["preprocessor"], config["config"]

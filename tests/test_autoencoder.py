@@ -10,7 +10,7 @@ from seqtasks.models.autoencoder import (
     encoder_of,
     reconstruction_accuracy,
 )
-from seqtasks.tasks import random_sequences
+from seqtasks.data.memory import random_sequences
 
 VOCAB, LENGTH = 5, 4
 

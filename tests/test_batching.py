@@ -2,7 +2,7 @@ import keras
 import numpy as np
 import pytest
 
-from seqtasks.batching import lm_random_batches, lm_sequential_batches, make_dataset, one_hot, pad
+from seqtasks.data.batching import lm_random_batches, lm_sequential_batches, make_dataset, one_hot, pad
 from seqtasks.errors import ConfigError, DataError
 
 SEQUENCES = [[5, 6, 7], [8], [9, 10, 11, 12, 13], [14, 15]]

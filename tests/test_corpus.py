@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from seqtasks.corpus import ZipfFit, ngram_table, plot_zipf, zipf_fit, zipf_summary
+from seqtasks.analysis.corpus import ZipfFit, ngram_table, plot_zipf, zipf_fit, zipf_summary
 from seqtasks.errors import ConfigError, DataError
 
 TOKENS = "the cat sat on the mat and the dog sat on the cat".split()

@@ -1,6 +1,6 @@
 import pytest
 
-from seqtasks.datasets import (
+from seqtasks.data.readers import (
     encode_labels,
     read_conll,
     read_conllu,

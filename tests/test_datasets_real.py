@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from seqtasks.datasets import read_conllu, read_labelled_text, read_parallel
+from seqtasks.data.readers import read_conllu, read_labelled_text, read_parallel
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 

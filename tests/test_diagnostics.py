@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from seqtasks.cells import make_cell
-from seqtasks.diagnostics import (
+from seqtasks.analysis.diagnostics import (
     _adding_model,
     clipping_demo,
     decay_ratios,
@@ -18,7 +18,7 @@ from seqtasks.diagnostics import (
     state_gradient_norms,
 )
 from seqtasks.errors import ConfigError
-from seqtasks.tasks import ADDING_BASELINE_MSE, adding_problem, copy_task, random_sequences
+from seqtasks.data.memory import ADDING_BASELINE_MSE, adding_problem, copy_task, random_sequences
 
 
 # ---------------------------------------------------------------------------- tasks

@@ -7,8 +7,8 @@ import time
 import pytest
 
 from seqtasks.errors import ConfigError, DataError
-from seqtasks.ngram import UNK, NGramLanguageModel
-from seqtasks.synthetic import pydoc_text
+from seqtasks.analysis.ngram import UNK, NGramLanguageModel
+from seqtasks.data.synthetic import pydoc_text
 
 TINY = "a b a b c".split()  # bigrams: a b (2), b a (1), b c (1); |V| = 4 with <unk>
 

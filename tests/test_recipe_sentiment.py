@@ -8,12 +8,12 @@ import pandas as pd
 import pytest
 
 from seqtasks.recipes.sentiment import main
-from seqtasks.baselines import bag_of_words_baseline
-from seqtasks.datasets import read_labelled_text
-from seqtasks.embedded import embedded_path
+from seqtasks.analysis.baselines import bag_of_words_baseline
+from seqtasks.data.readers import read_labelled_text
+from seqtasks.data.embedded import embedded_path
 from seqtasks.models.classifier import build_classifier
 from seqtasks.recipe import run_main
-from seqtasks.text import Vocabulary, WordTokenizer
+from seqtasks.data.text import Vocabulary, WordTokenizer
 
 TINY = ["--epochs", "1", "--units", "4", "--embedding-dim", "4", "--batch-size", "8",
         "--max-seconds", "20", "--min-freq", "1", "--verbose", "0"]

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 
 from seqtasks.recipes.tagging import main
-from seqtasks.datasets import read_tagged
-from seqtasks.embedded import embedded_path
+from seqtasks.data.readers import read_tagged
+from seqtasks.data.embedded import embedded_path
 from seqtasks.models.tagger import TaggingData, build_tagger, tagging_dataset
 from seqtasks.recipe import run_main
-from seqtasks.text import Vocabulary
+from seqtasks.data.text import Vocabulary
 
 UD_LINES = Path(__file__).resolve().parents[2] / "shared" / "data" / "ud_english_lines"
 FAST = ["--units", "8", "--embedding-dim", "8", "--epochs", "1", "--max-seconds", "20",

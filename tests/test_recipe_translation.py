@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from seqtasks.recipes.translation import main
-from seqtasks.embedded import embedded_path
+from seqtasks.data.embedded import embedded_path
 from seqtasks.models.translator import (Translator, build_translator, inference_models_from,
                                         parallel_splits, translate_texts)
 from seqtasks.recipe import run_main

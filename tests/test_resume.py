@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from seqtasks.datasets import read_labelled_text
-from seqtasks.embedded import embedded_path
+from seqtasks.data.readers import read_labelled_text
+from seqtasks.data.embedded import embedded_path
 from seqtasks.recipe import run_main
 from seqtasks.recipes.sentiment import main
 

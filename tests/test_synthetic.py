@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from seqtasks import embedded, synthetic
+from seqtasks.data import embedded, synthetic
 from seqtasks.errors import ConfigError
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -126,7 +126,7 @@ def test_committed_files_equal_freshly_generated_ones(regenerated):
 
 
 def test_file_sizes_and_example_counts(regenerated):
-    from seqtasks.datasets import read_conll, read_labelled_text, read_parallel
+    from seqtasks.data.readers import read_conll, read_labelled_text, read_parallel
 
     readers = {"sentiment": read_labelled_text, "tagging": read_conll, "dates": read_parallel}
     for name, sizes in synthetic.SPLIT_SIZES.items():

@@ -5,7 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from seqtasks.errors import ConfigError, DataError
-from seqtasks.text import CharTokenizer, Vocabulary, WordTokenizer, tokenizer_from_config
+from seqtasks.data.text import CharTokenizer, Vocabulary, WordTokenizer, tokenizer_from_config
 
 plain_tokens = st.lists(st.text(alphabet="abcxyz", min_size=1, max_size=4), max_size=20)
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from seqtasks.embedded import embedded_path
+from seqtasks.data.embedded import embedded_path
 
 # Recipe flags that make a sentiment trial cheap (a few seconds, mostly graph tracing).
 TINY = ["--embedding-dim", "4", "--min-freq", "1", "--batch-size", "32"]

@@ -117,7 +117,7 @@ def generate(step_model, prompt_ids, length, temperature=1.0, top_k=None, seed=N
 
 def load_run(run_dir):
     """Loads ``(model, tokenizer, vocabulary)`` from a generation run folder."""
-    from seqtasks.text import Vocabulary, tokenizer_from_config
+    from seqtasks.data.text import Vocabulary, tokenizer_from_config
 
     run_dir = Path(run_dir)
     model_path = run_dir / "model.keras"

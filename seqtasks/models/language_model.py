@@ -253,7 +253,7 @@ def position_cross_entropy(model, inputs, targets, batch_size=64):
 class WindowBatches(keras.utils.PyDataset):
     """Truncated-BPTT batches of random windows of a token stream, redrawn every epoch.
 
-    Each epoch is `seqtasks.batching.lm_random_batches` with the seed ``seed + epoch``:
+    Each epoch is `seqtasks.data.batching.lm_random_batches` with the seed ``seed + epoch``:
     a new random start offset (so windows are cut at new places) and a new shuffle.
     With ``redraw=False`` the same windows come every epoch (for validation).
 
@@ -267,7 +267,7 @@ class WindowBatches(keras.utils.PyDataset):
 
     def __init__(self, ids, seq_len, batch_size, seed=0, redraw=True):
         super().__init__()
-        from seqtasks.batching import lm_random_batches
+        from seqtasks.data.batching import lm_random_batches
 
         self._draw = lambda epoch: lm_random_batches(ids, seq_len, batch_size, seed=seed + epoch)
         self.batch_size = batch_size

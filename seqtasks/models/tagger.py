@@ -27,10 +27,10 @@ import keras
 import numpy as np
 from keras import ops
 
-from seqtasks.batching import pad
+from seqtasks.data.batching import pad
 from seqtasks.errors import ConfigError, DataError
 from seqtasks.layers import recurrent_stack
-from seqtasks.text import PAD, UNK, Vocabulary
+from seqtasks.data.text import PAD, UNK, Vocabulary
 
 
 @keras.saving.register_keras_serializable(package="seqtasks")

@@ -51,15 +51,15 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from seqtasks.batching import pad
+from seqtasks.data.batching import pad
 from seqtasks.cells.registry import make_cell
-from seqtasks.datasets import read_parallel
+from seqtasks.data.readers import read_parallel
 from seqtasks.decoding.search import beam_search, greedy_decode
 from seqtasks.errors import ConfigError, DataError
 from seqtasks.layers.recurrent import Recurrent
 from seqtasks.runs import write_json
-from seqtasks.splits import find_splits
-from seqtasks.text import Vocabulary, tokenizer_from_config
+from seqtasks.data.splits import find_splits
+from seqtasks.data.text import Vocabulary, tokenizer_from_config
 
 ATTENTIONS = ("luong", "bahdanau")
 TRANSLATOR_FILE = "translator.json"
@@ -334,7 +334,7 @@ class Translator:
 
     Args:
         model: the training model (built or loaded).
-        source_tokenizer, target_tokenizer: `seqtasks.text` tokenizers.
+        source_tokenizer, target_tokenizer: `seqtasks.data.text` tokenizers.
         source_vocab, target_vocab: their `Vocabulary`.
         max_output_length: the most target tokens to generate.
     """

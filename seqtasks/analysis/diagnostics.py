@@ -1,7 +1,7 @@
 """Gradient flow through time: vanishing and exploding gradients, spectral radii, clipping.
 
 `gradient_flow` measures ``|dL_T/dh_k|`` for every step k of a sequence, where L_T is the
-loss of a readout of the last state on the adding problem (`seqtasks.tasks`). The cell
+loss of a readout of the last state on the adding problem (`seqtasks.data.memory`). The cell
 is unrolled step by step in Python, and a zero "probe" tensor is added to every state
 ``h_k`` where it feeds both the next step and (at k = T) the readout; the gradient with
 respect to probe k is then exactly dL_T/dh_k, through the whole recurrence, for all k in
@@ -31,7 +31,7 @@ from seqtasks.errors import ConfigError
 from seqtasks.layers import Recurrent
 from seqtasks.plots import _save, plt
 from seqtasks.runs import RunFolder, write_json
-from seqtasks.tasks import adding_problem
+from seqtasks.data.memory import adding_problem
 from seqtasks.training import make_optimizer
 
 

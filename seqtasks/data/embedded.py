@@ -2,7 +2,7 @@
 
 A checkout of the repository has them in its `data/` folder. A plain (non-editable)
 install has no such folder, so the files are generated once, by
-`seqtasks.synthetic.write_embedded`, into a cache folder: `$SEQTASKS_CACHE/data-<version>`,
+`seqtasks.data.synthetic.write_embedded`, into a cache folder: `$SEQTASKS_CACHE/data-<version>`,
 or `~/.cache/seqtasks/data-<version>` when `SEQTASKS_CACHE` is not set.
 
 Example:
@@ -21,9 +21,9 @@ from importlib import metadata
 from pathlib import Path
 
 from seqtasks.errors import ConfigError
-from seqtasks.synthetic import FILE_SUFFIXES, SPLITS, write_embedded
+from seqtasks.data.synthetic import FILE_SUFFIXES, SPLITS, write_embedded
 
-REPOSITORY_DATA = Path(__file__).resolve().parents[1] / "data"
+REPOSITORY_DATA = Path(__file__).resolve().parents[2] / "data"
 
 
 def embedded_path(name, split):

@@ -15,7 +15,7 @@ import collections
 import json
 import re
 
-from seqtasks.datasets import read_text
+from seqtasks.data.readers import read_text
 from seqtasks.errors import ConfigError, DataError
 
 PAD, UNK, BOS, EOS = "<pad>", "<unk>", "<bos>", "<eos>"
@@ -256,6 +256,33 @@ class Vocabulary:
             tokens = [token for token in tokens if token not in dropped]
         return tokens
 
+    def get_config(self):
+        """The vocabulary as a JSON-ready dict (`from_config` reads it back)."""
+        return {"reserved": list(self.reserved), "tokens": list(self._tokens)}
+
+    @classmethod
+    def from_config(cls, config, path=None):
+        """The vocabulary of a `get_config` dict; a DataError (naming `path`) if malformed.
+
+        Example:
+
+        >>> vocab = Vocabulary.build([["a"]])
+        >>> Vocabulary.from_config(vocab.get_config()).tokens == vocab.tokens
+        True
+        """
+        if not (
+            isinstance(config, dict)
+            and all(isinstance(config.get(key), list) for key in ("reserved", "tokens"))
+            and all(isinstance(token, str) for token in config["reserved"] + config["tokens"])
+        ):
+            raise DataError(
+                'expected a JSON object {"reserved": [strings], "tokens": [strings]}', path=path
+            )
+        try:
+            return cls(config["tokens"], reserved=config["reserved"])
+        except ConfigError as err:
+            raise DataError(str(err), path=path) from None
+
     def save(self, path):
         """Writes the vocabulary as JSON.
 
@@ -266,9 +293,8 @@ class Vocabulary:
         >>> Vocabulary.load("vocab.json").tokens == vocab.tokens
         True
         """
-        data = {"reserved": list(self.reserved), "tokens": self._tokens}
         with open(path, "w", encoding="utf-8") as f:
-            json.dump(data, f, ensure_ascii=False, indent=0)
+            json.dump(self.get_config(), f, ensure_ascii=False, indent=0)
             f.write("\n")
 
     @classmethod
@@ -278,18 +304,7 @@ class Vocabulary:
             data = json.loads(read_text(path))
         except json.JSONDecodeError as err:
             raise DataError(f"not valid JSON: {err.msg}", path=path, line=err.lineno) from None
-        if not (
-            isinstance(data, dict)
-            and all(isinstance(data.get(key), list) for key in ("reserved", "tokens"))
-            and all(isinstance(token, str) for token in data["reserved"] + data["tokens"])
-        ):
-            raise DataError(
-                'expected a JSON object {"reserved": [strings], "tokens": [strings]}', path=path
-            )
-        try:
-            return cls(data["tokens"], reserved=data["reserved"])
-        except ConfigError as err:
-            raise DataError(str(err), path=path) from None
+        return cls.from_config(data, path=path)
 
     def _special_id(self, token):
         if token not in self._id_of:

@@ -1,0 +1,70 @@
+"""Running a task end to end: config -> prepare -> build -> fit -> evaluate -> run folder.
+
+`run_task` is what ``seqtasks run NAME`` calls; the scripts in ``recipes/`` spell out the
+same steps with the task's functions, so both give the same run:
+
+>>> from seqtasks.tasks import sentiment
+>>> config = sentiment.Config(epochs=1, out="runs/sentiment")  # doctest: +SKIP
+>>> metrics = run_task(sentiment, config)  # doctest: +SKIP
+"""
+
+import time
+from pathlib import Path
+
+import keras
+
+from seqtasks.distribute import distribution_scope, split_cpu_from_environment
+from seqtasks.runs import RunFolder, save_run
+from seqtasks.training import fit
+
+
+def start_run(task, config):
+    """Seeds everything from ``config.seed``; returns the run's `RunFolder` context.
+
+    The folder is ``config.out`` or ``runs/NAME``; it appears only once the run has
+    finished (see `seqtasks.runs.RunFolder`).
+    """
+    split_cpu_from_environment()  # before TensorFlow starts (see seqtasks.distribute)
+    keras.utils.set_random_seed(config.seed)
+    return RunFolder(config.out or Path("runs") / task.NAME, resume=config.resume)
+
+
+def build_and_train(task, config, data, work):
+    """Builds the task's model under ``config.distribute``'s scope and trains it in `work`.
+
+    Training (`seqtasks.training.fit`) checkpoints every epoch, stops early on the task's
+    monitored metric (``config.monitor`` where the task has one, else ``val_loss``) and
+    keeps its best epoch, within ``config.max_seconds``. Returns ``(model, history)``;
+    ``history.attrs["seconds"]`` is the training time.
+    """
+    with distribution_scope(config.distribute):
+        model = task.build(config, data)
+    started = time.monotonic()
+    history = fit(model, data.train, data.valid, work, epochs=config.epochs,
+                  max_seconds=config.max_seconds, patience=config.patience,
+                  monitor=getattr(config, "monitor", "val_loss"), verbose=config.verbose)
+    history.attrs["seconds"] = round(time.monotonic() - started, 1)
+    return model, history
+
+
+def training_summary(history):
+    """The metrics of training itself: epochs run, the best validation loss, seconds."""
+    summary = {"epochs": len(history), "train_seconds": history.attrs.get("seconds")}
+    if "val_loss" in history:
+        summary["best_val_loss"] = float(history["val_loss"].min())
+    return summary
+
+
+def run_task(task, config):
+    """Runs `task` (a module of `seqtasks.tasks`) with `config`; returns its metrics.
+
+    Writes the run folder: model, preprocessing, config, metrics, history and the task's
+    report (plots, a sample of predictions).
+    """
+    with start_run(task, config) as work:
+        data = task.prepare(config)
+        model, history = build_and_train(task, config, data, work)
+        metrics = {**task.evaluate(model, data, config), **training_summary(history)}
+        save_run(work, task.NAME, model, data.preprocessor, config, metrics)
+        task.report(model, data, config, metrics, history, work)
+    return metrics
