@@ -11,9 +11,38 @@ Example:
 (2, 8)
 """
 
-from seqtasks.cells import ElmanCell, GRUCell, LSTMCell
-from seqtasks.errors import ConfigError, DataError, SeqtasksError
-from seqtasks.layers import Recurrent, recurrent_stack
+import contextlib
+import os
+import sys
+
+
+@contextlib.contextmanager
+def _native_stderr_silenced():
+    """Sends file descriptor 2 to /dev/null: TensorFlow's native libraries print lines
+    (CUDA probing on a CPU machine) while they load, before any log level applies."""
+    sys.stderr.flush()
+    saved, null = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(null)
+
+
+# TensorFlow's C++ log lines are noise in a normal run; set TF_CPP_MIN_LOG_LEVEL=0 (before
+# importing seqtasks) to see them.
+if "TF_CPP_MIN_LOG_LEVEL" not in os.environ and "tensorflow" not in sys.modules:
+    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+    if os.environ.get("KERAS_BACKEND", "tensorflow") == "tensorflow":
+        with _native_stderr_silenced():
+            import tensorflow  # noqa: F401
+
+from seqtasks.cells import ElmanCell, GRUCell, LSTMCell  # noqa: E402
+from seqtasks.errors import ConfigError, DataError, SeqtasksError  # noqa: E402
+from seqtasks.layers import Recurrent, recurrent_stack  # noqa: E402
+from seqtasks.tasks import load  # noqa: E402
 
 __version__ = "0.1.0"
 __all__ = [
@@ -24,5 +53,6 @@ __all__ = [
     "LSTMCell",
     "Recurrent",
     "SeqtasksError",
+    "load",
     "recurrent_stack",
 ]

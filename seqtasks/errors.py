@@ -1,4 +1,4 @@
-"""Errors that carry a location, so the CLI can print one clear line.
+"""Errors that carry a location, so the CLI can print one clear line (`exit_code`).
 
 Example:
 
@@ -6,6 +6,9 @@ Example:
 >>> str(err)
 "train.csv:12: bad label 'maybe'"
 """
+
+
+import sys
 
 
 class SeqtasksError(Exception):
@@ -40,3 +43,13 @@ class DataError(SeqtasksError, ValueError):
 
 class ConfigError(SeqtasksError, ValueError):
     """A bad argument or option value; the message names the argument."""
+
+
+def exit_code(main, *args, prog="seqtasks"):
+    """Calls ``main(*args)``; returns its exit code (0 for None), or 2 after printing a
+    `SeqtasksError` as one line ``PROG: error: MESSAGE`` on stderr."""
+    try:
+        return main(*args) or 0
+    except SeqtasksError as error:
+        print(f"{prog}: error: {error}", file=sys.stderr)
+        return 2

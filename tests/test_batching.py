@@ -1,15 +1,11 @@
-import keras
 import numpy as np
 import pytest
 
-from seqtasks.data.batching import lm_random_batches, lm_sequential_batches, make_dataset, one_hot, pad
-from seqtasks.errors import ConfigError, DataError
+from seqtasks.data.batching import (LengthBatches, length_groups, lm_random_batches,
+                                    lm_sequential_batches, pad)
+from seqtasks.errors import ConfigError
 
 SEQUENCES = [[5, 6, 7], [8], [9, 10, 11, 12, 13], [14, 15]]
-
-
-def batches_of(dataset):
-    return [tuple(part.numpy().tolist() for part in batch) for batch in dataset]
 
 
 def test_pad_post_and_truncate():
@@ -24,81 +20,49 @@ def test_pad_post_and_truncate():
     ]
 
 
-def test_one_hot_zeroes_padding_so_masking_works():
-    vectors = one_hot(pad([[2, 1], [3]]), depth=4)
-    assert vectors.dtype == np.float32 and vectors.shape == (2, 2, 4)
-    assert vectors[0].tolist() == [[0, 0, 1, 0], [0, 1, 0, 0]]
-    assert vectors[1, 1].tolist() == [0, 0, 0, 0]
-    mask = keras.layers.Masking(0.0).compute_mask(vectors)
-    assert np.asarray(mask).tolist() == [[True, True], [True, False]]
+def test_length_groups_in_evaluation_sort_by_length():
+    groups = length_groups([len(s) for s in SEQUENCES], batch_size=2)
+    assert groups == [[1, 3], [0, 2]]
 
 
-def test_one_hot_keeps_a_length_one_axis():
-    assert one_hot([[3]], depth=4).shape == (1, 1, 4)
+def test_length_groups_in_training_cover_every_index_once_and_change_per_call():
+    lengths = np.random.default_rng(0).integers(1, 50, 1000)
+    rng = np.random.default_rng(3)
+    first, second = length_groups(lengths, 16, rng), length_groups(lengths, 16, rng)
+    for groups in (first, second):
+        assert sorted(k for group in groups for k in group) == list(range(1000))
+        assert all(len(group) <= 16 for group in groups)
+    assert first != second
+    spread = np.mean([np.ptp(lengths[group]) for group in first])
+    assert spread < 10, "batches should hold similar lengths (random ones spread ~45)"
 
 
-def test_one_hot_rejects_ids_out_of_range():
-    with pytest.raises(ConfigError, match="depth=3"):
-        one_hot([1, 3], depth=3)
+def test_length_batches_are_reproducible_and_reshuffled_each_epoch():
+    sequences = [[1] * n for n in range(1, 40)]
+    labels = list(range(39))
+
+    def encode(examples):
+        return pad([s for s, _ in examples]), np.array([y for _, y in examples])
+
+    def epoch(batches):
+        return [batches[i][1].tolist() for i in range(len(batches))]
+
+    one = LengthBatches(list(zip(sequences, labels)), encode, [len(s) for s in sequences], 8,
+                        seed=1)
+    two = LengthBatches(list(zip(sequences, labels)), encode, [len(s) for s in sequences], 8,
+                        seed=1)
+    assert len(one) == 5 and epoch(one) == epoch(two)
+    before = epoch(one)
+    one.on_epoch_end()
+    assert epoch(one) != before
+    assert sorted(y for batch in epoch(one) for y in batch) == labels
 
 
-def test_make_dataset_pads_each_batch_to_its_longest_sequence():
-    dataset = make_dataset(SEQUENCES, batch_size=2, shuffle=False)
-    batches = [batch.numpy().tolist() for batch in dataset]
-    assert batches == [[[5, 6, 7], [8, 0, 0]], [[9, 10, 11, 12, 13], [14, 15, 0, 0, 0]]]
-
-
-def test_make_dataset_with_one_label_per_sequence():
-    x, y = next(iter(make_dataset(SEQUENCES, [1, 0, 1, 1], batch_size=4, shuffle=False)))
-    assert x.shape == (4, 5)
-    assert y.numpy().tolist() == [1, 0, 1, 1]
-
-
-def test_make_dataset_pads_tag_sequences_like_inputs():
-    tags = [[1] * len(sequence) for sequence in SEQUENCES]
-    for x, y in make_dataset(SEQUENCES, tags, batch_size=3, shuffle=True, seed=3):
-        assert x.shape == y.shape
-        assert ((x.numpy() != 0) == (y.numpy() != 0)).all()
-
-
-def test_make_dataset_shuffle_is_deterministic_given_seed():
-    sequences = [[i + 1] * (i % 7 + 1) for i in range(40)]
-    labels = list(range(40))
-    first = batches_of(make_dataset(sequences, labels, batch_size=8, seed=1))
-    second = batches_of(make_dataset(sequences, labels, batch_size=8, seed=1))
-    other = batches_of(make_dataset(sequences, labels, batch_size=8, seed=2))
-    assert first == second
-    assert first != other
-    assert sorted(label for _, y in first for label in y) == labels
-
-
-def test_make_dataset_buckets_group_similar_lengths():
-    sequences = [[1] * n for n in [1, 9, 2, 8, 1, 9, 2, 8]]
-    dataset = make_dataset(sequences, list(range(8)), batch_size=2, seed=0, bucket_boundaries=[5])
-    batches = batches_of(dataset)
-    assert sorted(label for _, y in batches for label in y) == list(range(8))
-    for x, _ in batches:
-        lengths = [sum(row) for row in x]
-        assert max(lengths) < 5 or min(lengths) >= 5
-    assert batches == batches_of(
-        make_dataset(sequences, list(range(8)), batch_size=2, seed=0, bucket_boundaries=[5])
-    )
-
-
-def test_make_dataset_rejects_target_count_mismatch():
-    with pytest.raises(DataError, match="4 input sequences but 3 targets"):
-        make_dataset(SEQUENCES, [0, 1, 0])
-
-
-def test_make_dataset_rejects_tag_count_mismatch():
-    tags = [[1, 1, 1], [1], [1, 1, 1, 1], [1, 1]]
-    with pytest.raises(DataError, match="sequence 2 has 5 tokens but 4 tags"):
-        make_dataset(SEQUENCES, tags)
-
-
-def test_make_dataset_rejects_no_inputs():
-    with pytest.raises(ConfigError, match="empty"):
-        make_dataset([])
+def test_length_batches_reject_no_examples_and_mismatched_lengths():
+    with pytest.raises(ConfigError, match="no examples"):
+        LengthBatches([], pad, [], 2)
+    with pytest.raises(ConfigError, match="lengths"):
+        LengthBatches([[1]], pad, [1, 2], 2)
 
 
 @pytest.mark.parametrize("batcher", [lm_random_batches, lm_sequential_batches])

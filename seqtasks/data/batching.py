@@ -1,4 +1,4 @@
-"""Turning encoded sequences into model inputs: padding, one-hot, tf.data and LM batches.
+"""Turning encoded sequences into model inputs: padding, length-bucketed batches, LM windows.
 
 Example:
 
@@ -9,9 +9,8 @@ array([[5, 6, 7],
 
 import keras
 import numpy as np
-import tensorflow as tf
 
-from seqtasks.errors import ConfigError, DataError
+from seqtasks.errors import ConfigError
 
 
 def pad(sequences, maxlen=None, truncating="post", padding="post", value=0):
@@ -31,103 +30,75 @@ def pad(sequences, maxlen=None, truncating="post", padding="post", value=0):
     )
 
 
-def one_hot(ids, depth):
-    """One-hot float32 vectors for integer ids, an alternative input to an Embedding.
+def length_groups(lengths, batch_size, rng=None, pool_batches=50):
+    """Batches of indices whose sequences have similar lengths, so little goes to padding.
 
-    The pad id 0 becomes an all-zero vector, so `keras.layers.Masking(0.0)` still masks
-    padded steps.
+    With a NumPy `rng` (training) the indices are shuffled, cut into pools of
+    `pool_batches` batches, each pool sorted by length and cut into batches, and the
+    batches shuffled: a new order on every call. Without one (evaluation) the indices
+    are sorted by length (stably) and cut into batches.
 
     Example:
 
-    >>> one_hot([[2, 1, 0]], depth=3)[0]
-    array([[0., 0., 1.],
-           [0., 1., 0.],
-           [0., 0., 0.]], dtype=float32)
+    >>> length_groups([5, 1, 4, 2], batch_size=2)
+    [[1, 3], [2, 0]]
     """
-    ids = np.asarray(ids)
-    if ids.size and (ids.min() < 0 or ids.max() >= depth):
-        raise ConfigError(f"ids must lie in [0, depth={depth}); found {ids.min()}..{ids.max()}")
-    vectors = np.eye(depth, dtype="float32")[ids]
-    vectors[..., 0] = 0.0
-    return vectors
+    lengths = np.asarray(lengths)
+    if rng is None:
+        order = np.argsort(lengths, kind="stable")
+        return [order[i:i + batch_size].tolist() for i in range(0, len(order), batch_size)]
+    order, pool, groups = rng.permutation(len(lengths)), pool_batches * batch_size, []
+    for start in range(0, len(order), pool):
+        chunk = sorted(order[start:start + pool], key=lambda k: lengths[k])
+        groups += [[int(k) for k in chunk[i:i + batch_size]]
+                   for i in range(0, len(chunk), batch_size)]
+    return [groups[k] for k in rng.permutation(len(groups))]
 
 
-def make_dataset(inputs, targets=None, batch_size=32, shuffle=True, seed=0, bucket_boundaries=None):
-    """A `tf.data.Dataset` of zero-padded batches of variable-length sequences.
+class LengthBatches(keras.utils.PyDataset):
+    """Batches of examples of similar lengths (`length_groups`), encoded on the fly.
+
+    A Keras `PyDataset`: its length is known (so the first epoch shows its step count
+    and Keras never runs out of data), and with `shuffle` every epoch has new batches.
 
     Args:
-        inputs: a list of id sequences of any lengths.
-        targets: None, one label per sequence (many-to-one), or one tag sequence per
-            input of the same length (many-to-many, padded like the inputs).
-        batch_size: sequences per batch.
-        shuffle: shuffle the sequences (again each epoch), reproducibly from `seed`.
+        examples: the examples, in any form `encode` takes.
+        encode: ``encode(list of examples) -> batch`` (e.g. ``(inputs, targets)``,
+            padded to the batch's longest sequence).
+        lengths: the length of each example (what batches are grouped by).
+        batch_size: examples per batch.
+        shuffle: new batches every epoch (reproducibly from `seed`); otherwise sorted
+            by length.
         seed: the shuffling seed.
-        bucket_boundaries: sequence lengths at which to split the data into buckets
-            (`tf.data.Dataset.bucket_by_sequence_length`), so each batch holds sequences
-            of similar lengths and needs little padding. Each batch is padded only to
-            its longest sequence either way.
-
-    Returns:
-        A dataset of `inputs` batches, or of `(inputs, targets)` batches.
 
     Example:
 
-    >>> ds = make_dataset([[1, 2, 3], [4]], [[1, 1, 2], [2]], batch_size=2, shuffle=False)
-    >>> x, y = next(iter(ds))
-    >>> x.numpy().tolist(), y.numpy().tolist()
-    ([[1, 2, 3], [4, 0, 0]], [[1, 1, 2], [2, 0, 0]])
+    >>> batches = LengthBatches([[1, 2], [3], [4, 5, 6]], pad, [2, 1, 3], batch_size=2,
+    ...                         shuffle=False)
+    >>> len(batches), batches[0].tolist()
+    (2, [[3, 0], [1, 2]])
     """
-    if not len(inputs):
-        raise ConfigError("inputs is empty")
-    elements = _ragged(inputs)
-    if targets is not None:
-        elements = (elements, _checked_targets(inputs, targets))
-    dataset = tf.data.Dataset.from_tensor_slices(elements)
-    # Slices of a RaggedTensor have a RaggedTensorSpec, which padded_batch rejects; an
-    # identity map turns them back into plain tensors.
-    dataset = dataset.map(_identity)
-    if shuffle:
-        dataset = dataset.shuffle(len(inputs), seed=seed, reshuffle_each_iteration=True)
-    if bucket_boundaries:
-        dataset = dataset.bucket_by_sequence_length(
-            _first_length,
-            bucket_boundaries=list(bucket_boundaries),
-            bucket_batch_sizes=[batch_size] * (len(bucket_boundaries) + 1),
-        )
-    else:
-        dataset = dataset.padded_batch(batch_size)
-    return dataset.prefetch(tf.data.AUTOTUNE)
 
+    def __init__(self, examples, encode, lengths, batch_size, shuffle=True, seed=0):
+        super().__init__()
+        if not len(examples):
+            raise ConfigError("no examples to batch")
+        if len(lengths) != len(examples):
+            raise ConfigError(f"{len(examples)} examples but {len(lengths)} lengths")
+        self.examples, self.encode, self.lengths = examples, encode, lengths
+        self.batch_size = batch_size
+        self.rng = np.random.default_rng(seed) if shuffle else None
+        self.groups = length_groups(lengths, batch_size, self.rng)
 
-def _identity(*elements):
-    """Returns a dataset element unchanged (see `make_dataset`)."""
-    return elements if len(elements) > 1 else elements[0]
+    def __len__(self):
+        return len(self.groups)
 
+    def __getitem__(self, index):
+        return self.encode([self.examples[k] for k in self.groups[index]])
 
-def _first_length(sequence, *targets):
-    """The bucketing key: the length of the input sequence."""
-    return tf.shape(sequence)[0]
-
-
-def _ragged(sequences):
-    """The int sequences as an int32 RaggedTensor, one row per sequence."""
-    lengths = [len(sequence) for sequence in sequences]
-    values = np.fromiter(
-        (i for sequence in sequences for i in sequence), dtype="int32", count=sum(lengths)
-    )
-    return tf.RaggedTensor.from_row_lengths(values, lengths)
-
-
-def _checked_targets(inputs, targets):
-    """Labels as an array, or tag sequences as a RaggedTensor, checked against `inputs`."""
-    if len(targets) != len(inputs):
-        raise DataError(f"{len(inputs)} input sequences but {len(targets)} targets")
-    if np.ndim(targets[0]) == 0:
-        return np.asarray(targets)
-    for i, (sequence, tags) in enumerate(zip(inputs, targets, strict=True)):
-        if len(sequence) != len(tags):
-            raise DataError(f"sequence {i} has {len(sequence)} tokens but {len(tags)} tags")
-    return _ragged(targets)
+    def on_epoch_end(self):
+        if self.rng is not None:
+            self.groups = length_groups(self.lengths, self.batch_size, self.rng)
 
 
 def lm_random_batches(ids, seq_len, batch_size, seed=0):

@@ -1,4 +1,4 @@
-"""Finding the train/valid/test files of a dataset folder given with ``--data``.
+"""Finding the train/valid/test files of a ``--data`` folder, and holding out missing splits.
 
 Names are matched loosely, so the layouts of the embedded data (``train.csv``,
 ``valid.csv``, ``test.csv``), SST-2 (``train.tsv``, ``dev.tsv``, ``test.tsv``) and UD
@@ -11,6 +11,8 @@ Example:
 """
 
 from pathlib import Path
+
+import numpy as np
 
 from seqtasks.errors import DataError
 
@@ -43,3 +45,37 @@ def find_splits(folder, suffixes):
             path=folder,
         )
     return found
+
+
+def hold_out(splits, seed, fraction=0.1):
+    """Fills a missing (None) 'valid' or 'test' split with a random part of 'train'.
+
+    Each held-out split takes `fraction` of the training examples (at least one); what
+    stays in 'train' keeps its order. Works on lists and on DataFrames (rows).
+
+    Example:
+
+    >>> parts = hold_out({"train": list(range(10)), "valid": None, "test": [10]}, seed=0)
+    >>> len(parts["train"]), len(parts["valid"]), parts["test"]
+    (9, 1, [10])
+    """
+    splits = dict(splits)
+    train = splits["train"]
+    missing = [split for split in ("valid", "test") if splits.get(split) is None]
+    if not missing:
+        return splits
+    size = max(1, int(len(train) * fraction))
+    if len(train) <= size * len(missing):
+        raise DataError(f"{len(train)} training examples are too few to hold out "
+                        f"{' and '.join(missing)} from them")
+    order = np.random.default_rng(seed).permutation(len(train))
+    take = train.iloc if hasattr(train, "iloc") else None
+
+    def subset(indices):
+        indices = sorted(indices)
+        return take[indices] if take is not None else [train[k] for k in indices]
+
+    for k, split in enumerate(missing):
+        splits[split] = subset(order[k * size:(k + 1) * size])
+    splits["train"] = subset(order[len(missing) * size:])
+    return splits

@@ -212,3 +212,14 @@ def config_from_arguments(config_class, arguments):
     """The config of parsed arguments (an `argparse.Namespace` with its fields)."""
     names = {field.name for field in dataclasses.fields(config_class)}
     return config_class(**{k: v for k, v in vars(arguments).items() if k in names})
+
+
+def parse_config(task, argv=None):
+    """The config of ``seqtasks run TASK`` flags `argv` (default: the command line's).
+
+    Bad flags print one line and exit with code 2; ``--help`` shows every flag's help
+    and default.
+    """
+    parser = config_parser(task.Config, f"seqtasks run {task.NAME}",
+                           (task.__doc__ or "").strip())
+    return config_from_arguments(task.Config, parser.parse_args(argv))

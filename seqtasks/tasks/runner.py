@@ -29,22 +29,27 @@ def start_run(task, config):
     return RunFolder(config.out or Path("runs") / task.NAME, resume=config.resume)
 
 
-def build_and_train(task, config, data, work):
-    """Builds the task's model under ``config.distribute``'s scope and trains it in `work`.
-
-    Training (`seqtasks.training.fit`) checkpoints every epoch, stops early on the task's
-    monitored metric (``config.monitor`` where the task has one, else ``val_loss``) and
-    keeps its best epoch, within ``config.max_seconds``. Returns ``(model, history)``;
-    ``history.attrs["seconds"]`` is the training time.
-    """
+def build(task, config, data):
+    """The task's compiled model, built under ``config.distribute``'s strategy scope."""
     with distribution_scope(config.distribute):
-        model = task.build(config, data)
+        return task.build(config, data)
+
+
+def train(model, data, config, work):
+    """Trains `model` on ``data.train``, validating on ``data.valid``, in folder `work`.
+
+    Training (`seqtasks.training.fit`) checkpoints every epoch (``--resume`` continues
+    from there), stops early on the task's monitored metric (``config.monitor`` where the
+    task has one, else ``val_loss``) and keeps its best epoch, within
+    ``config.max_seconds``. Returns the history; ``history.attrs["seconds"]`` is the
+    training time.
+    """
     started = time.monotonic()
     history = fit(model, data.train, data.valid, work, epochs=config.epochs,
                   max_seconds=config.max_seconds, patience=config.patience,
                   monitor=getattr(config, "monitor", "val_loss"), verbose=config.verbose)
     history.attrs["seconds"] = round(time.monotonic() - started, 1)
-    return model, history
+    return history
 
 
 def training_summary(history):
@@ -63,7 +68,8 @@ def run_task(task, config):
     """
     with start_run(task, config) as work:
         data = task.prepare(config)
-        model, history = build_and_train(task, config, data, work)
+        model = build(task, config, data)
+        history = train(model, data, config, work)
         metrics = {**task.evaluate(model, data, config), **training_summary(history)}
         save_run(work, task.NAME, model, data.preprocessor, config, metrics)
         task.report(model, data, config, metrics, history, work)
