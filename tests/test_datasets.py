@@ -1,3 +1,10 @@
+"""The readers: every format read exactly, every malformed input one `DataError` line
+naming its file and line."""
+
+import dataclasses
+from typing import Callable
+
+import pandas as pd
 import pytest
 
 from seqtasks.data.readers import (
@@ -6,6 +13,7 @@ from seqtasks.data.readers import (
     read_conllu,
     read_labelled_text,
     read_parallel,
+    read_parallel_splits,
     read_tagged,
     read_text,
 )
@@ -123,10 +131,10 @@ def test_read_labelled_text_missing_label_column(tmp_path):
     [
         ("label\tsentence\n0\tfine\n1\t\n", 3, "empty text"),
         ("label\tsentence\n0\tfine\n1\t   \n", 3, "empty text"),
-        ("label\tsentence\n0\tfine\n\n1\tok\n", 3, "empty text"),
-        ("label\tsentence\n0\tfine\n1\n", 3, "empty label|empty text"),
+        ("label\tsentence\n0\tfine\n\n1\tok\n", 3, "found a blank line, expected 2 fields"),
+        ("label\tsentence\n0\tfine\n1\n", 3, "found 1 field, expected 2 fields as in the header"),
         ("label\tsentence\n\tfine\n", 2, "empty label"),
-        ("label\tsentence\n0\tfine\n1\ttoo\tmany\n", 3, "Expected 2 fields"),
+        ("label\tsentence\n0\tfine\n1\ttoo\tmany\n", 3, "found 3 fields, expected 2"),
     ],
 )
 def test_read_labelled_text_bad_rows(tmp_path, content, line, match):
@@ -289,3 +297,207 @@ def test_read_parallel_tsv(tmp_path):
 def test_read_parallel_tsv_needs_two_fields(tmp_path, bad_line, found):
     path = write(tmp_path, "pairs.tsv", f"Go.\tVa !\n{bad_line}\n")
     raises_at(path, 2, f"found {found} fields, expected 2", lambda: read_parallel(path))
+
+
+# A corpus of malformed files, through every reader. Each format writes the same rows
+# (a text-like and a label-like field) its own way, so one malformation is tried on all.
+
+
+@dataclasses.dataclass
+class Format:
+    """How one reader's files are written: `render(first, second)` gives a row's line in
+    each file (two files for line-aligned parallel data), after the optional `header`."""
+
+    name: str
+    files: tuple
+    render: Callable
+    read: Callable
+    header: str | None = None
+    fields: tuple = ()  # what the reader calls the two fields, where it checks them
+
+    def write(self, folder, rows, newline="\n", bom=False, corrupt=None):
+        """Writes `rows` into `folder`; `corrupt` replaces b"BAD" by other bytes."""
+        for k, name in enumerate(self.files):
+            lines = [*([self.header] if self.header else []),
+                     *(self.render(*row)[k] for row in rows)]
+            data = (("\ufeff" if bom else "") + newline.join(lines) + newline).encode()
+            (folder / name).write_bytes(data.replace(b"BAD", corrupt) if corrupt else data)
+        return self.read(folder)
+
+    def where(self, folder, row, field=0):
+        """``(path, line)`` of field `field` of row `row` (0-based) once written."""
+        return folder / self.files[field if len(self.files) > 1 else 0], row + 1 + bool(
+            self.header)
+
+
+FORMATS = [
+    Format("csv", ("train.csv",), lambda a, b: (f"{b},{a}",),
+           lambda d: read_labelled_text(d / "train.csv"), "label,text", ("text", "label")),
+    Format("tsv", ("train.tsv",), lambda a, b: (f"{b}\t{a}",),
+           lambda d: read_labelled_text(d / "train.tsv"), "label\ttext", ("text", "label")),
+    Format("conll", ("train.txt",), lambda a, b: (f"{a} {b}",),
+           lambda d: read_conll(d / "train.txt")),
+    Format("conllu", ("train.conllu",),
+           lambda a, b: (f"1\t{a}\t_\t{b}\t_\t_\t0\troot\t_\t_",),
+           lambda d: read_conllu(d / "train.conllu"), None, ("form", "upos")),
+    Format("parallel-tsv", ("train.tsv",), lambda a, b: (f"{a}\t{b}",),
+           lambda d: read_parallel(d / "train.tsv"), None, ("source", "target")),
+    Format("parallel-files", ("train.en", "train.de"), lambda a, b: (a, b),
+           lambda d: read_parallel(d / "train.en", d / "train.de"), None,
+           ("source", "target")),
+    Format("text", ("input.txt",), lambda a, b: (f"{a} {b}",),
+           lambda d: read_text(d / "input.txt")),
+]
+ROWS = [("good", "pos"), ("dull", "neg"), ("fine", "pos")]
+CONTROL_CHARACTERS = [
+    ("\x00", r"a NUL byte \(U\+0000\)"),
+    ("\x1b", r"control character U\+001B"),
+    ("\x0b", r"control character U\+000B"),  # str.splitlines would break the line here
+    ("\x0c", r"control character U\+000C"),
+    ("\x7f", r"control character U\+007F"),
+    ("\x85", r"control character U\+0085"),  # C1: cp1252 text decoded as Latin-1
+    ("\ufeff", r"byte-order mark \(U\+FEFF\) past the start"),
+]
+
+
+def one_line_error_at(path, line, match, call):
+    """`raises_at`, and the message is one line."""
+    error = raises_at(path, line, match, call)
+    assert "\n" not in str(error)
+    return error
+
+
+def with_field(rows, row, field, value):
+    """`rows` with field `field` of row `row` replaced by `value`."""
+    changed = [list(r) for r in rows]
+    changed[row][field] = value
+    return [tuple(r) for r in changed]
+
+
+@pytest.mark.parametrize("fmt", FORMATS, ids=lambda f: f.name)
+@pytest.mark.parametrize("character, message", CONTROL_CHARACTERS,
+                         ids=lambda c: f"U+{ord(c):04X}" if len(c) == 1 else None)
+@pytest.mark.parametrize("field", [0, 1])
+def test_a_control_character_in_any_field_of_any_format(tmp_path, fmt, character, message,
+                                                        field):
+    rows = with_field(ROWS, 1, field, f"du{character}ll")
+    path, line = fmt.where(tmp_path, 1, field)
+    one_line_error_at(path, line, message, lambda: fmt.write(tmp_path, rows))
+
+
+@pytest.mark.parametrize("fmt", [f for f in FORMATS if f.name != "text"], ids=lambda f: f.name)
+def test_a_carriage_return_inside_a_line(tmp_path, fmt):
+    path, line = fmt.where(tmp_path, 1)
+    one_line_error_at(path, line, "carriage return inside a line",
+                      lambda: fmt.write(tmp_path, with_field(ROWS, 1, 0, "du\rll")))
+
+
+def test_plain_text_keeps_its_carriage_returns(tmp_path):
+    text_format = FORMATS[-1]
+    assert text_format.write(tmp_path, ROWS, newline="\r") == "good pos\rdull neg\rfine pos\r"
+
+
+@pytest.mark.parametrize("fmt", [f for f in FORMATS if f.fields], ids=lambda f: f.name)
+@pytest.mark.parametrize("field", [0, 1])
+@pytest.mark.parametrize("value", ["", "   "])
+def test_an_empty_field_is_refused_at_its_line(tmp_path, fmt, field, value):
+    path, line = fmt.where(tmp_path, 2, field)
+    one_line_error_at(path, line, f"empty {fmt.fields[field]}$",
+                      lambda: fmt.write(tmp_path, with_field(ROWS, 2, field, value)))
+
+
+@pytest.mark.parametrize("fmt", FORMATS, ids=lambda f: f.name)
+def test_invalid_utf8_in_any_format(tmp_path, fmt):
+    path, line = fmt.where(tmp_path, 1, field=1)
+    error = one_line_error_at(path, line, r"not valid UTF-8 \(byte 0xff\)", lambda: fmt.write(
+        tmp_path, with_field(ROWS, 1, 1, "BAD"), corrupt=b"b\xffd"))
+    assert path.read_bytes()[error.offset] == 0xFF
+
+
+@pytest.mark.parametrize("fmt", FORMATS, ids=lambda f: f.name)
+def test_spreadsheet_exports_read_like_plain_files(tmp_path, fmt):
+    plain, export = tmp_path / "plain", tmp_path / "export"
+    plain.mkdir(), export.mkdir()
+    expected = fmt.write(plain, ROWS)
+    exported = fmt.write(export, ROWS, newline="\r\n", bom=True)
+    if fmt.name == "text":  # plain text is kept as it is, line ends included
+        assert exported == expected.replace("\n", "\r\n")
+    elif isinstance(expected, pd.DataFrame):
+        pd.testing.assert_frame_equal(exported, expected)
+    else:
+        assert exported == expected
+
+
+def test_quoted_csv_fields_keep_commas_quotes_and_line_breaks(tmp_path):
+    path = write(tmp_path, "reviews.csv", 'label,text\r\n'
+                 'pos,"warm, funny and ""wise""\r\nwith a second line"\r\n'
+                 'neg,dull\r\n')
+    df = read_labelled_text(path)
+    assert df.text.tolist() == ['warm, funny and "wise"\r\nwith a second line', "dull"]
+    assert df.index.tolist() == [2, 4]  # each row at the line it starts on
+
+
+def test_a_row_after_a_multi_line_field_is_located_exactly(tmp_path):
+    path = write(tmp_path, "reviews.csv", 'label,text\npos,"one\ntwo\nthree"\nneg,\n')
+    one_line_error_at(path, 5, "empty text", lambda: read_labelled_text(path))
+
+
+def test_an_unclosed_quote_names_the_line_its_row_starts_on(tmp_path):
+    path = write(tmp_path, "reviews.csv", 'label,text\npos,fine\nneg,"never closed\nmore\n')
+    one_line_error_at(path, 3, "unexpected end of data", lambda: read_labelled_text(path))
+
+
+def test_a_nul_byte_in_a_csv_names_the_file_and_line(tmp_path):
+    # Before the readers checked for control characters, this failed later with
+    # "inputs is empty", naming no file.
+    path = write(tmp_path, "train.csv", b"label,text\npos,good\nneg,\x00\x00\x00\n")
+    one_line_error_at(path, 3, "NUL byte", lambda: read_labelled_text(path))
+
+
+@pytest.mark.parametrize("extra", ["source", "target"])
+def test_two_file_parallel_data_must_have_as_many_lines(tmp_path, extra):
+    lines = {"source": "A man.\nTwo dogs\n", "target": "Ein Mann.\nZwei Hunde\n"}
+    lines[extra] += "\n"  # one more (blank) line at the end of one file
+    source = write(tmp_path, "val.en", lines["source"])
+    target = write(tmp_path, "val.de", lines["target"])
+    with pytest.raises(DataError, match="not line-aligned") as info:
+        read_parallel(source, target)
+    counts = {"source": 2, "target": 2, extra: 3}
+    assert f"{source} has {counts['source']} lines" in str(info.value)
+    assert f"{target} has {counts['target']} lines" in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_a_tab_inside_a_sentence_is_whitespace(tmp_path):
+    # Multi30k's train.de has one (line 7366).
+    source = write(tmp_path, "train.en", "A man\tsmiles.\n")
+    target = write(tmp_path, "train.de", "Ein Mann\tlächelt.\n")
+    assert read_parallel(source, target) == [("A man\tsmiles.", "Ein Mann\tlächelt.")]
+
+
+@pytest.mark.parametrize("languages", [("en", None), (None, "de")])
+def test_parallel_splits_need_both_languages_or_neither(tmp_path, languages):
+    with pytest.raises(ConfigError, match="both source and target"):
+        read_parallel_splits(tmp_path, *languages)
+
+
+def test_parallel_splits_of_line_aligned_files(tmp_path):
+    for split in ("train", "val", "test_2016_flickr"):
+        write(tmp_path, f"{split}.en", f"{split} one\n{split} two\n")
+        write(tmp_path, f"{split}.de", f"{split} eins\n{split} zwei\n")
+    splits = read_parallel_splits(tmp_path, "en", "de")
+    assert splits["valid"] == [("val one", "val eins"), ("val two", "val zwei")]
+    assert splits["test"][1] == ("test_2016_flickr two", "test_2016_flickr zwei")
+
+
+def test_parallel_splits_without_a_target_file(tmp_path):
+    path = write(tmp_path, "train.en", "a\n")
+    with pytest.raises(DataError, match="no line-aligned target file train.de") as info:
+        read_parallel_splits(tmp_path, "en", "de")
+    assert info.value.path == str(path)
+
+
+def test_parallel_splits_of_tsv_files_hold_none_for_missing_splits(tmp_path):
+    write(tmp_path, "train.tsv", "Go.\tVa !\n")
+    assert read_parallel_splits(tmp_path) == {"train": [("Go.", "Va !")], "valid": None,
+                                              "test": None}

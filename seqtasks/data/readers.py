@@ -1,12 +1,24 @@
-"""Readers for the file formats of the sequence tasks.
+"""Readers for the file formats of the sequence tasks: strict and exact.
 
 Every reader returns plain Python structures (or a pandas DataFrame for labelled text)
-and raises `DataError` naming the file and the 1-based line of the first bad input.
+and raises a one-line `DataError` naming the file and the 1-based line of the first bad
+input, before any training starts:
+
+- the file must exist and be non-empty UTF-8; a leading byte-order mark is dropped;
+- no control characters: NUL and the other C0 and C1 controls, DEL, and a byte-order
+  mark past the start of the file (two files joined?). Tab, line feed and carriage
+  return are whitespace; in the line-based formats (all but plain text) a line ends in
+  LF or CRLF, and a carriage return anywhere else is refused;
+- no empty field a task learns from: a text, label, source, target, form or tag that is
+  empty or blank is an error, never a silently dropped or empty example.
+
+Spreadsheet exports work: CSV fields in double quotes may hold commas, quotes ("") and
+line breaks, and each row is located at the line it starts on.
 
 Example:
 
->>> pairs = read_parallel("val.en", "val.de")
->>> len(pairs), pairs[0][0]
+>>> pairs = read_parallel("val.en", "val.de")  # doctest: +SKIP
+>>> len(pairs), pairs[0][0]  # doctest: +SKIP
 (1014, 'A group of men are loading cotton onto a truck')
 """
 
@@ -18,14 +30,34 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from seqtasks.data.splits import find_splits
 from seqtasks.errors import ConfigError, DataError
 
 CONLLU_FIELDS = ("id", "form", "lemma", "upos", "xpos", "feats", "head", "deprel", "deps", "misc")
 _SEPARATORS = {".tsv": "\t", ".csv": ","}
+# C0 controls but tab, LF and CR; DEL and the C1 controls; a byte-order mark.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufeff]")
+_LONE_CR = re.compile(r"\r(?!\n)")
+
+
+def _line_of(text, position):
+    """The 1-based line of character `position` of `text`."""
+    return text.count("\n", 0, position) + 1
+
+
+def _control_name(character):
+    """How an error names a forbidden character, e.g. "a NUL byte (U+0000)"."""
+    code = f"U+{ord(character):04X}"
+    if character == "\x00":
+        return f"a NUL byte ({code})"
+    if character == "\ufeff":
+        return f"a byte-order mark ({code}) past the start of the file (files joined?)"
+    return f"control character {code}"
 
 
 def _read_file(path):
-    """The whole file as text; DataError if it is missing, empty or not UTF-8."""
+    """The whole file as text: a DataError if it is missing, empty, not UTF-8 or holds a
+    control character (see the module docstring); a leading byte-order mark is dropped."""
     try:
         data = Path(path).read_bytes()
     except FileNotFoundError:
@@ -35,20 +67,41 @@ def _read_file(path):
     if not data.strip():
         raise DataError("file is empty", path=path)
     try:
-        text = data.decode("utf-8")
+        text = data.decode("utf-8").removeprefix("\ufeff")
     except UnicodeDecodeError as err:
         line = data.count(b"\n", 0, err.start) + 1
         message = f"not valid UTF-8 (byte 0x{data[err.start]:02x})"
         raise DataError(message, path=path, line=line, offset=err.start) from None
-    return text.removeprefix("\ufeff")
+    found = _CONTROL.search(text)
+    if found:
+        raise DataError(f"{_control_name(found.group())} in the text", path=path,
+                        line=_line_of(text, found.start()))
+    return text
+
+
+def _read_line_based(path):
+    """`_read_file`'s text, whose lines must end in LF or CRLF (no lone carriage return)."""
+    text = _read_file(path)
+    found = _LONE_CR.search(text)
+    if found:
+        raise DataError("a carriage return inside a line (lines must end in LF or CRLF)",
+                        path=path, line=_line_of(text, found.start()))
+    return text
 
 
 def _read_lines(path):
-    """The file's lines, split on "\\n" only, without line ends."""
-    lines = _read_file(path).split("\n")
+    """The file's lines without their LF or CRLF ends (see `_read_line_based`)."""
+    lines = _read_line_based(path).split("\n")
     if lines[-1] == "":
         lines.pop()
     return [line.removesuffix("\r") for line in lines]
+
+
+def _require(value, name, path, line):
+    """`value`, or a DataError ("empty NAME") when it is empty or blank."""
+    if not value.strip():
+        raise DataError(f"empty {name}", path=path, line=line)
+    return value
 
 
 def read_text(path):
@@ -72,8 +125,9 @@ def read_labelled_text(
 ):
     """Reads a CSV or TSV file of texts and labels.
 
-    The result's index is the 1-based line of each row in the file (rows are assumed
-    to be one line each), which `encode_labels` uses in its error messages.
+    The result's index is the 1-based line each row starts on (a quoted CSV field may
+    span lines), which `encode_labels` uses in its error messages. Every row must have
+    as many fields as the header (or the first row), and a non-blank text and label.
 
     Args:
         path: the file.
@@ -85,53 +139,72 @@ def read_labelled_text(
         header: whether the first line holds column names.
 
     Returns:
-        A DataFrame with columns `text` (str) and `label`.
+        A DataFrame with columns `text` (str) and `label` (numbers when every label is
+        one, else str).
 
     Example:
 
-    >>> df = read_labelled_text("sst2/dev.tsv")
-    >>> list(df.columns), df.index[0]
+    >>> df = read_labelled_text("sst2/dev.tsv")  # doctest: +SKIP
+    >>> list(df.columns), df.index[0]  # doctest: +SKIP
     (['text', 'label'], 2)
     """
     if sep is None:
         sep = _SEPARATORS.get(Path(path).suffix.lower())
         if sep is None:
             raise ConfigError(f"cannot infer the separator of {path}; pass sep='\\t' or sep=','")
+    rows = _delimited_rows(path, sep)
+    if header:
+        names, rows = rows[0][1], rows[1:]
+    else:
+        names = list(range(len(rows[0][1])))
     candidates = [text_column] if isinstance(text_column, (str, int)) else list(text_column)
-    first_line = 2 if header else 1
-    try:
-        df = pd.read_csv(
-            io.StringIO(_read_file(path)),
-            sep=sep,
-            header=0 if header else None,
-            dtype={name: str for name in candidates},
-            keep_default_na=False,
-            na_values=[""],
-            skip_blank_lines=False,
-            quoting=csv.QUOTE_NONE if sep == "\t" else csv.QUOTE_MINIMAL,
-        )
-    except pd.errors.ParserError as err:
-        # pandas says e.g. "Error tokenizing data. C error: Expected 2 fields in line 3, saw 3".
-        message = str(err).split("error: ")[-1].strip()
-        line = re.search(r"line (\d+)", message)
-        raise DataError(message, path=path, line=int(line.group(1)) if line else None) from None
-    text_name = next((name for name in candidates if name in df.columns), None)
-    if text_name is None or label_column not in df.columns:
-        missing = candidates if text_name is None else [label_column]
+    text_at = next((names.index(name) for name in candidates if name in names), None)
+    if text_at is None or label_column not in names:
+        missing = candidates if text_at is None else [label_column]
         raise DataError(
-            f"no column {' or '.join(map(repr, missing))}; the columns are {list(df.columns)}",
+            f"no column {' or '.join(map(repr, missing))}; the columns are {names}",
             path=path,
             line=1,
         )
-    if df.empty:
+    if not rows:
         raise DataError("no rows after the header", path=path, line=2)
-    df = df[[text_name, label_column]].set_axis(["text", "label"], axis=1)
-    df.index = pd.RangeIndex(first_line, first_line + len(df), name="line")
-    for column in ("text", "label"):
-        empty = df.index[df[column].isna() | (df[column].astype(str).str.strip() == "")]
-        if len(empty):
-            raise DataError(f"empty {column}", path=path, line=int(empty[0]))
-    return df
+    label_at, texts, labels = names.index(label_column), [], []
+    for line, fields in rows:
+        if len(fields) != len(names):
+            found = (f"{len(fields)} field{'s' * (len(fields) > 1)}" if fields
+                     else "a blank line")
+            where = "the header" if header else "the first row"
+            raise DataError(f"found {found}, expected {len(names)} fields as in {where}",
+                            path=path, line=line)
+        texts.append(_require(fields[text_at], "text", path, line))
+        labels.append(_require(fields[label_at], "label", path, line))
+    lines = pd.Index([line for line, _ in rows], name="line")
+    return pd.DataFrame({"text": texts, "label": _numbers_if_all_are(labels)}, index=lines)
+
+
+def _delimited_rows(path, sep):
+    """``[(line the row starts on, fields)]`` of a CSV (quoted fields) or TSV (no quoting)
+    file; a blank line is a row of no fields."""
+    reader = csv.reader(io.StringIO(_read_line_based(path), newline=""), delimiter=sep,
+                        quoting=csv.QUOTE_NONE if sep == "\t" else csv.QUOTE_MINIMAL,
+                        strict=True)
+    rows, line = [], 1
+    try:
+        for fields in reader:
+            rows.append((line, fields))
+            line = reader.line_num + 1
+    except csv.Error as err:
+        raise DataError(f"cannot split the row into fields: {err}", path=path,
+                        line=line) from None
+    return rows
+
+
+def _numbers_if_all_are(values):
+    """`values` as an array of numbers when every one parses as a number, else of str."""
+    try:
+        return pd.to_numeric(pd.Series(values)).to_numpy()
+    except (ValueError, TypeError):
+        return np.array(values, dtype=object)
 
 
 def encode_labels(labels, classes=None, path=None):
@@ -264,7 +337,8 @@ def read_conllu(path, tag_column="upos"):
             )
         if "-" in fields[0] or "." in fields[0]:
             return None
-        return fields[1], fields[tag_column]
+        return (_require(fields[1], "form", path, line_number),
+                _require(fields[tag_column], CONLLU_FIELDS[tag_column], path, line_number))
 
     return _read_sentences(path, parse_line)
 
@@ -303,7 +377,7 @@ def read_tagged(path, **options):
 
 
 def read_parallel(source, target=None, sep="\t"):
-    """Reads sentence pairs for translation.
+    """Reads sentence pairs for translation; no source or target may be empty or blank.
 
     Args:
         source: a file of `source<sep>target` lines, or, with `target`, the file of
@@ -316,7 +390,7 @@ def read_parallel(source, target=None, sep="\t"):
 
     Example:
 
-    >>> read_parallel("val.en", "val.de")[0][1]
+    >>> read_parallel("val.en", "val.de")[0][1]  # doctest: +SKIP
     'Eine Gruppe von Männern lädt Baumwolle auf einen Lastwagen'
     """
     if target is not None:
@@ -326,7 +400,8 @@ def read_parallel(source, target=None, sep="\t"):
                 f"the files are not line-aligned: {source} has {len(sources)} lines, "
                 f"{target} has {len(targets)} lines"
             )
-        return list(zip(sources, targets, strict=True))
+        return [(_require(s, "source", source, line), _require(t, "target", target, line))
+                for line, (s, t) in enumerate(zip(sources, targets), start=1)]
     pairs = []
     for line_number, line in enumerate(_read_lines(source), start=1):
         fields = line.split(sep)
@@ -336,5 +411,35 @@ def read_parallel(source, target=None, sep="\t"):
                 path=source,
                 line=line_number,
             )
-        pairs.append((fields[0], fields[1]))
+        pairs.append((_require(fields[0], "source", source, line_number),
+                      _require(fields[1], "target", source, line_number)))
+    return pairs
+
+
+def read_parallel_splits(folder, source_lang=None, target_lang=None):
+    """Reads the train/valid/test sentence pairs of a folder (`read_parallel` each).
+
+    Either TSV files of ``source<TAB>target`` lines (``train.tsv``, ``valid.tsv``, ...),
+    or, with both languages given, line-aligned ``NAME.SRC``/``NAME.TGT`` files like
+    Multi30k's ``train.en``/``train.de``, ``val.*``, ``test_2016_flickr.*`` (the first
+    test file in name order is used). A missing valid or test split maps to None.
+
+    Example:
+
+    >>> splits = read_parallel_splits("multi30k", "en", "de")  # doctest: +SKIP
+    >>> [len(splits[split]) for split in ("train", "valid", "test")]  # doctest: +SKIP
+    [29000, 1014, 1000]
+    """
+    if (source_lang is None) != (target_lang is None):
+        raise ConfigError("give both source and target languages (--source-lang and "
+                          "--target-lang), or neither for TSV files")
+    if source_lang is None:
+        paths = find_splits(folder, (".tsv",))
+        return {split: path and read_parallel(path) for split, path in paths.items()}
+    pairs = {}
+    for split, path in find_splits(folder, (f".{source_lang}",)).items():
+        target = path and path.with_suffix(f".{target_lang}")
+        if target and not target.is_file():
+            raise DataError(f"no line-aligned target file {target.name} for it", path=path)
+        pairs[split] = path and read_parallel(path, target)
     return pairs
