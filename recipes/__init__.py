@@ -1,1 +1,0 @@
-"""Recipes: one runnable script per architecture (also installed as `seqtasks.recipes`)."""
