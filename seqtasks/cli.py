@@ -1,55 +1,122 @@
-"""The `seqtasks` command line. Errors in input become one line and exit code 2.
+"""The `seqtasks` command line, derived from the task configs. Bad input: one line, exit 2.
 
 Example:
 
     seqtasks run sentiment --epochs 3 --out runs/sentiment
+    seqtasks predict runs/sentiment reviews.txt
     seqtasks tune sentiment --tuner hyperband --epochs 9 --max-trials 20
     seqtasks generate --model runs/generation --prompt "The " --length 200
     seqtasks translate --model runs/translation "the 3rd of March 2021"
+    seqtasks corpus ../shared/data/tinyshakespeare/input.txt --tokens char
     seqtasks diagnose gradients --cell elman,lstm,gru --length 100
-    seqtasks demo --cells lstm,gru --epochs 3
 """
 
 import argparse
-import importlib
 import json
 import sys
 from pathlib import Path
 
-from seqtasks.errors import SeqtasksError
-from seqtasks.recipe import non_negative_float, positive_int
+from seqtasks.errors import ConfigError, exit_code
+from seqtasks.tasks import TASK_NAMES, get_task
+from seqtasks.tasks.config import HelpFormatter, OneLineParser
+from seqtasks.validation import non_negative_number, positive_int
 
-RECIPES = ("sentiment", "tagging", "generation", "translation")
+PREDICT_OPTIONS = ("beam_size", "length", "temperature", "top_k", "seed")
+
+
+def checked(check, kind=int):
+    """An argparse `type`: the text as `kind`, checked by a `seqtasks.validation` check."""
+
+    def convert(text):
+        try:
+            return check("value", kind(text))
+        except ValueError as error:  # ConfigError is a ValueError
+            message = str(error).removeprefix("value ") if isinstance(error, ConfigError) \
+                else f"expected {kind.__name__}, got {text!r}"
+            raise argparse.ArgumentTypeError(message) from None
+
+    convert.__name__ = check.__name__
+    return convert
 
 
 def _run(args):
-    from seqtasks.recipe import run_main
+    from seqtasks.tasks.config import parse_config
+    from seqtasks.tasks.runner import run_task
 
-    module = importlib.import_module(f"seqtasks.recipes.{args.recipe}")
-    return run_main(module.main, args.recipe_args, prog=f"seqtasks run {args.recipe}")
+    task = get_task(args.task)
+    run_task(task, parse_config(task, args.task_args))
+    return 0
 
 
 def _tune(args):
     from seqtasks.tuning.command import main as tune
 
-    return tune(args.recipe, args.tune_args)
+    return tune(args.task, args.task_args)
+
+
+def _read_inputs(source, form):
+    """The inputs of `seqtasks predict`: lines of a file or stdin, or CoNLL-U sentences."""
+    if form == "conllu":
+        from seqtasks.data.readers import read_conllu
+
+        if source == "-":
+            raise ConfigError("--format conllu reads a file, not stdin")
+        return [tokens for tokens, _ in read_conllu(source)]
+    if source == "-":
+        return [line.rstrip("\r\n") for line in sys.stdin]
+    from seqtasks.data.readers import read_text
+
+    return read_text(source).splitlines()
+
+
+def _predict(args):
+    from seqtasks.tasks import load
+
+    inputs = [item for item in _read_inputs(args.input, args.format) if item]
+    predictor = load(args.run)
+    options = {name: getattr(args, name) for name in PREDICT_OPTIONS
+               if getattr(args, name) is not None}
+    predictor.write(predictor.predict(inputs, **options), sys.stdout)
+    return 0
 
 
 def _generate(args):
-    from seqtasks.decoding.sampling import generate_from_run
+    from seqtasks.tasks import load
 
-    text = generate_from_run(args.model, args.prompt, length=args.length,
-                             temperature=args.temperature, top_k=args.top_k, seed=args.seed)
+    [text] = load(args.model).predict([args.prompt], length=args.length,
+                                      temperature=args.temperature, top_k=args.top_k,
+                                      seed=args.seed)
     print(args.prompt + text)
     return 0
 
 
 def _translate(args):
-    from seqtasks.models.translator import translate_texts
+    from seqtasks.tasks import load
 
-    texts = args.text or [line.rstrip("\n") for line in sys.stdin]
-    for translation in translate_texts(args.model, texts, beam_size=args.beam_size):
+    texts = args.text or [line.rstrip("\r\n") for line in sys.stdin]
+    for translation in load(args.model).predict(texts, beam_size=args.beam_size):
         print(translation)
+    return 0
+
+
+def _corpus(args):
+    from seqtasks.analysis.corpus import corpus_report, plot_zipf
+    from seqtasks.data.readers import read_text
+    from seqtasks.data.text import CharTokenizer, WordTokenizer
+
+    tokenizer = CharTokenizer() if args.tokens == "char" else WordTokenizer(lower=False)
+    tokens = tokenizer.tokenize(read_text(args.file))
+    report = corpus_report(tokens, args.held_out, lm_order=args.order)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    plot_zipf(tokens, out / "zipf.png")
+    (out / "corpus.json").write_text(json.dumps(report, indent=2) + "\n")
+    print(f"{report['tokens']} {args.tokens} tokens, {report['types']} types; "
+          f"{report['coverage']:.1%} of the held-out tokens are in the vocabulary")
+    for row in report["zipf"]:
+        print(f"{row['order']}-grams: {row['types']} types, Zipf alpha {row['alpha']:.2f}")
+    print(f"{args.order}-gram model (add-k, k={report['ngram_k']}): held-out perplexity "
+          f"{report['held_out_perplexity']:.2f}; zipf.png and corpus.json in {out}")
     return 0
 
 
@@ -73,74 +140,126 @@ def _demo(args):
     return 0
 
 
-def build_parser():
-    parser = argparse.ArgumentParser(prog="seqtasks", description="Recurrent sequence models.")
-    commands = parser.add_subparsers(dest="command", required=True)
+def _task_command(commands, name, handler, what):
+    """``seqtasks run|tune TASK [flags]``: the flags are parsed by the task's own parser,
+    which ``seqtasks run|tune TASK --help`` shows."""
+    command = commands.add_parser(
+        name, help=f"{what} (flags: seqtasks {name} TASK --help)", formatter_class=HelpFormatter,
+        description=f"{what[0].upper()}{what[1:]}. Tasks: {', '.join(TASK_NAMES)}; "
+                    f"`seqtasks {name} TASK --help` lists a task's flags and their defaults.")
+    command.add_argument("task", choices=TASK_NAMES, help="the task")
+    command.add_argument("task_args", nargs=argparse.REMAINDER, metavar="...",
+                         help="the task's flags")
+    command.set_defaults(handler=handler)
 
-    run = commands.add_parser("run", help="run a recipe (options: seqtasks run NAME --help)",
-                              add_help=False)
-    run.add_argument("recipe", choices=RECIPES)
-    run.add_argument("recipe_args", nargs=argparse.REMAINDER)
-    run.set_defaults(handler=_run)
 
-    tune = commands.add_parser(
-        "tune", help="hyperparameter search of a recipe (options: seqtasks tune NAME --help)",
-        add_help=False)
-    tune.add_argument("recipe", choices=RECIPES)
-    tune.add_argument("tune_args", nargs=argparse.REMAINDER)
-    tune.set_defaults(handler=_tune)
+def _add_predict(commands):
+    predict = commands.add_parser(
+        "predict", formatter_class=HelpFormatter,
+        help="predict with a finished run folder (a run, a recipe's or a search's best/)",
+        description="Reads one input per line and writes predictions to stdout: sentiment "
+                    "CSV (text,label,probability); tagging token<TAB>tag lines, a blank line "
+                    "between sentences; generation and translation one output per line.")
+    predict.add_argument("run", type=Path, help="the run folder")
+    predict.add_argument("input", nargs="?", default="-",
+                         help="input file, one text per line (tagging: whitespace-separated "
+                              "tokens); - for stdin")
+    predict.add_argument("--format", choices=("text", "conllu"), default="text",
+                         help="conllu: tag the sentences of a CoNLL-U file (tagging)")
+    predict.add_argument("--beam-size", type=checked(positive_int), default=None,
+                         help="translation: beams (1 is greedy); default: the run's")
+    predict.add_argument("--length", type=checked(positive_int), default=None,
+                         help="generation: characters to generate (default 200)")
+    predict.add_argument("--temperature", type=checked(non_negative_number, float), default=None,
+                         help="generation: 0 is greedy, higher is more random (default 0.8)")
+    predict.add_argument("--top-k", type=checked(positive_int), default=None,
+                         help="generation: sample among the k most likely tokens only")
+    predict.add_argument("--seed", type=int, default=None, help="generation: sampling seed")
+    predict.set_defaults(handler=_predict)
 
-    generate = commands.add_parser("generate", help="sample text from a trained generation run")
+
+def _add_shortcuts(commands):
+    generate = commands.add_parser("generate", formatter_class=HelpFormatter,
+                                   help="sample text from a generation run")
     generate.add_argument("--model", type=Path, required=True,
                           help="run folder of `seqtasks run generation`")
-    generate.add_argument("--prompt", default="")
-    generate.add_argument("--length", type=positive_int, default=200)
-    generate.add_argument("--temperature", type=non_negative_float, default=0.8,
+    generate.add_argument("--prompt", default="", help="the text to continue")
+    generate.add_argument("--length", type=checked(positive_int), default=200,
+                          help="characters to generate")
+    generate.add_argument("--temperature", type=checked(non_negative_number, float), default=0.8,
                           help="0 is greedy; higher is more random")
-    generate.add_argument("--top-k", type=positive_int, default=None,
+    generate.add_argument("--top-k", type=checked(positive_int), default=None,
                           help="sample only among the k most likely tokens")
-    generate.add_argument("--seed", type=int, default=None)
+    generate.add_argument("--seed", type=int, default=None, help="sampling seed")
     generate.set_defaults(handler=_generate)
 
-    translate = commands.add_parser("translate", help="translate with a trained translation run")
+    translate = commands.add_parser("translate", formatter_class=HelpFormatter,
+                                    help="translate with a translation run")
     translate.add_argument("--model", type=Path, required=True,
                            help="run folder of `seqtasks run translation`")
-    translate.add_argument("--beam-size", type=positive_int, default=4,
-                           help="1 is greedy decoding")
+    translate.add_argument("--beam-size", type=checked(positive_int), default=None,
+                           help="1 is greedy decoding; default: the run's")
     translate.add_argument("text", nargs="*", help="sentences (default: one per line on stdin)")
     translate.set_defaults(handler=_translate)
+
+
+def _add_analysis(commands):
+    corpus = commands.add_parser(
+        "corpus", formatter_class=HelpFormatter,
+        help="corpus statistics: vocabulary, coverage, Zipf fits, n-gram perplexity")
+    corpus.add_argument("file", type=Path, help="a plain UTF-8 text file")
+    corpus.add_argument("--tokens", choices=("word", "char"), default="word",
+                        help="count words or characters")
+    corpus.add_argument("--order", type=checked(positive_int), default=3,
+                        help="order of the n-gram language model")
+    corpus.add_argument("--held-out", type=float, default=0.1,
+                        help="the final share of the text held out for coverage and perplexity")
+    corpus.add_argument("--out", default="runs/corpus", help="folder of zipf.png and corpus.json")
+    corpus.set_defaults(handler=_corpus)
 
     diagnose = commands.add_parser("diagnose", help="diagnostics of recurrent cells")
     what = diagnose.add_subparsers(dest="diagnostic", required=True)
     gradients = what.add_parser(
-        "gradients", help="norm of dL_T/dh_k over time steps k, vanishing and exploding")
+        "gradients", formatter_class=HelpFormatter,
+        help="norm of dL_T/dh_k over time steps k, vanishing and exploding")
     gradients.add_argument("--cell", default="elman,lstm,gru",
                            help="comma-separated cell names (see seqtasks.cells.CELLS)")
-    gradients.add_argument("--length", type=positive_int, default=100)
-    gradients.add_argument("--units", type=positive_int, default=32)
+    gradients.add_argument("--length", type=checked(positive_int), default=100,
+                           help="steps of the adding problem")
+    gradients.add_argument("--units", type=checked(positive_int), default=32,
+                           help="hidden units")
     gradients.add_argument("--train-steps", type=int, default=200,
                            help="training steps on the adding problem before measuring again")
-    gradients.add_argument("--seed", type=int, default=0)
-    gradients.add_argument("--out", default="runs/gradients")
+    gradients.add_argument("--seed", type=int, default=0, help="seed")
+    gradients.add_argument("--out", default="runs/gradients", help="output folder")
     gradients.set_defaults(handler=_diagnose_gradients)
 
-    demo = commands.add_parser("demo", help="train small classifiers with seqtasks cells")
+    demo = commands.add_parser("demo", formatter_class=HelpFormatter,
+                               help="train small classifiers with seqtasks cells")
     demo.add_argument("--cells", default="elman,lstm,gru",
                       help="comma-separated cell names (see seqtasks.cells.CELLS)")
-    demo.add_argument("--epochs", type=int, default=8)
-    demo.add_argument("--samples", type=int, default=4000)
-    demo.add_argument("--seed", type=int, default=0)
+    demo.add_argument("--epochs", type=checked(positive_int), default=8, help="epochs")
+    demo.add_argument("--samples", type=checked(positive_int), default=4000,
+                      help="training examples")
+    demo.add_argument("--seed", type=int, default=0, help="seed")
     demo.set_defaults(handler=_demo)
+
+
+def build_parser():
+    parser = OneLineParser(prog="seqtasks", formatter_class=HelpFormatter,
+                           description="Recurrent sequence models: run, tune and use tasks.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
+    _task_command(commands, "run", _run, "train and evaluate a task, writing its run folder")
+    _task_command(commands, "tune", _tune, "search a task's hyperparameters with keras-tuner")
+    _add_predict(commands)
+    _add_shortcuts(commands)
+    _add_analysis(commands)
     return parser
 
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    try:
-        return args.handler(args)
-    except SeqtasksError as error:
-        print(f"seqtasks: error: {error}", file=sys.stderr)
-        return 2
+    return exit_code(args.handler, args, prog=f"seqtasks {args.command}")
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ import time
 import keras
 import pandas as pd
 
+from seqtasks.data.batching import tf_dataset
 from seqtasks.errors import SeqtasksError
 
 
@@ -73,7 +74,9 @@ def fit(
 ):
     """Trains a compiled, built model; returns the history (all epochs, also resumed ones).
 
-    `train` is a `tf.data.Dataset` (or other Keras data source) or an ``(x, y)`` tuple.
+    `train` is a `tf.data.Dataset` (or other Keras data source) or an ``(x, y)`` tuple; on
+    TensorFlow a Keras `PyDataset` is read through `seqtasks.data.batching.tf_dataset`, so
+    its batches may vary in shape.
 
     - A checkpoint every epoch in ``work_dir/backup`` (`keras.callbacks.BackupAndRestore`,
       double-buffered so a kill mid-write loses nothing): calling `fit` again with the same
@@ -104,6 +107,9 @@ def fit(
     ]
     if max_seconds:
         callbacks.append(TimeBudget(max_seconds))
+    if keras.backend.backend() == "tensorflow":
+        train, validation = (tf_dataset(data) if isinstance(data, keras.utils.PyDataset)
+                             else data for data in (train, validation))
     x, y = train if isinstance(train, tuple) else (train, None)
     history = model.fit(
         x, y, validation_data=validation, epochs=epochs, callbacks=callbacks, verbose=verbose,

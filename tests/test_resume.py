@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from seqtasks.data.readers import read_labelled_text
+import pytest
+
+from seqtasks.cli import main
 from seqtasks.data.embedded import embedded_path
-from seqtasks.recipe import run_main
-from seqtasks.recipes.sentiment import main
+from seqtasks.data.readers import read_labelled_text
 
 RECIPE = Path(__file__).resolve().parents[1] / "recipes" / "sentiment.py"
 EPOCHS = 5
@@ -57,6 +58,7 @@ def checkpointed_epochs(backup):
         return 0
 
 
+@pytest.mark.e2e
 def test_killed_run_resumes_after_the_last_checkpointed_epoch(tmp_path):
     out = tmp_path / "run"
     partial = tmp_path / "run.partial"
@@ -95,6 +97,6 @@ def test_killed_run_resumes_after_the_last_checkpointed_epoch(tmp_path):
 
 
 def test_resume_without_an_interrupted_run_is_a_one_line_error(tmp_path, capsys):
-    code = run_main(main, ["--out", str(tmp_path / "run"), "--resume", *ARGS], prog="sentiment")
+    code = main(["run", "sentiment", "--out", str(tmp_path / "run"), "--resume", *ARGS])
     error = capsys.readouterr().err.strip()
     assert code == 2 and "\n" not in error and "no interrupted run" in error

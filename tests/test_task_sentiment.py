@@ -1,5 +1,7 @@
-"""The sentiment recipe end to end on tiny data: outputs, a model that loads back, clean errors."""
+"""The sentiment task on tiny data: the run folder, predictions that load back, clean errors."""
 
+import csv
+import io
 import json
 
 import keras
@@ -7,16 +9,21 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from seqtasks.recipes.sentiment import main
+import seqtasks
 from seqtasks.analysis.baselines import bag_of_words_baseline
-from seqtasks.data.readers import read_labelled_text
+from seqtasks.cli import main as cli
 from seqtasks.data.embedded import embedded_path
+from seqtasks.data.readers import read_labelled_text
+from seqtasks.errors import ConfigError
 from seqtasks.models.classifier import build_classifier
-from seqtasks.recipe import run_main
-from seqtasks.data.text import Vocabulary, WordTokenizer
+from seqtasks.tasks import sentiment
 
 TINY = ["--epochs", "1", "--units", "4", "--embedding-dim", "4", "--batch-size", "8",
         "--max-seconds", "20", "--min-freq", "1", "--verbose", "0"]
+
+
+def main(argv):
+    return cli(["run", "sentiment", *argv])
 
 
 def embedded_rows(split, n):
@@ -40,36 +47,41 @@ def sst_like(tmp_path):
     return folder
 
 
-def test_recipe_writes_a_complete_run_that_loads_back(sst_like, tmp_path):
+@pytest.mark.e2e
+def test_a_run_writes_the_run_folder_and_loads_back_as_a_predictor(sst_like, tmp_path):
     out = tmp_path / "run"
     assert main(["--data", str(sst_like), "--out", str(out), *TINY]) == 0
 
     assert not (tmp_path / "run.partial").exists()
-    for name in ("model.keras", "vocab.json", "labels.json", "history.csv", "metrics.json",
+    for name in ("model.keras", "preprocessing.json", "history.csv", "metrics.json",
                  "loss.png", "confusion.png", "predictions.csv", "config.json"):
         assert (out / name).stat().st_size > 0, name
     metrics = json.loads((out / "metrics.json").read_text())
     assert 0.0 <= metrics["accuracy"] <= 1.0 and 0.0 <= metrics["baseline_accuracy"] <= 1.0
     assert np.sum(metrics["confusion_matrix"]) == 24 and metrics["classes"] == ["0", "1"]
-    assert len(pd.read_csv(out / "history.csv")) == 1
-    assert json.loads((out / "config.json").read_text())["data"] == str(sst_like)
+    assert metrics["epochs"] == 1 and len(pd.read_csv(out / "history.csv")) == 1
+    saved = json.loads((out / "config.json").read_text())
+    assert saved["task"] == "sentiment" and saved["config"]["data"] == str(sst_like)
+    assert saved["config"]["ema"] == 0.0 and "None" not in (out / "config.json").read_text()
 
     test = read_labelled_text(sst_like / "test.tsv")
-    predictions = pd.read_csv(out / "predictions.csv", dtype={"gold": str, "predicted": str})
-    assert predictions["sentence"].tolist() == test["text"].tolist()
+    predictions = pd.read_csv(out / "predictions.csv", dtype={"gold": str, "label": str})
+    assert predictions["text"].tolist() == test["text"].tolist()
     assert predictions["gold"].tolist() == test["label"].astype(str).tolist()
-    assert set(predictions["predicted"]) <= {"0", "1"}
+    assert set(predictions["label"]) <= {"0", "1"}
     # The accuracy in metrics.json is the one of the predictions written out.
     assert metrics["accuracy"] == pytest.approx(
-        (predictions["gold"] == predictions["predicted"]).mean())
+        (predictions["gold"] == predictions["label"]).mean())
 
-    model = keras.saving.load_model(out / "model.keras", safe_mode=True)
-    vocab = Vocabulary.load(out / "vocab.json")
-    ids = np.array([vocab.encode(WordTokenizer().tokenize("the acting was great"))])
-    probabilities = model.predict(ids, verbose=0)
-    assert probabilities.shape == (1, 2) and probabilities.sum() == pytest.approx(1.0)
+    # The run folder loads back and predicts as the run did.
+    predictor = seqtasks.load(out)
+    again = predictor.predict(test["text"].tolist())
+    assert [p["label"] for p in again] == predictions["label"].tolist()
+    np.testing.assert_allclose([p["probability"] for p in again], predictions["probability"],
+                               atol=1e-4)
 
 
+@pytest.mark.e2e
 def test_missing_valid_and_test_splits_are_held_out_of_train(tmp_path):
     folder = tmp_path / "mine"
     folder.mkdir()
@@ -79,10 +91,11 @@ def test_missing_valid_and_test_splits_are_held_out_of_train(tmp_path):
     assert main(["--data", str(folder), "--out", str(out), *TINY]) == 0
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["test_examples"] == 10
-    held_out = set(pd.read_csv(out / "predictions.csv")["sentence"])
+    held_out = set(pd.read_csv(out / "predictions.csv")["text"])
     assert held_out <= set(rows["sentence"]) and len(held_out) == 10
 
 
+@pytest.mark.e2e
 def test_default_embedded_data_runs(tmp_path):
     out = tmp_path / "run"
     argv = ["--out", str(out), *TINY]
@@ -98,29 +111,26 @@ def test_unknown_label_in_test_is_a_one_line_error_naming_file_and_line(sst_like
     lines = (sst_like / "test.tsv").read_text().splitlines()
     lines[3] = "maybe\t" + lines[3].split("\t")[1]
     (sst_like / "test.tsv").write_text("\n".join(lines) + "\n")
-    code = run_main(main, ["--data", str(sst_like), "--out", str(tmp_path / "run"), *TINY],
-                    prog="sentiment")
+    code = main(["--data", str(sst_like), "--out", str(tmp_path / "run"), *TINY])
     assert code == 2
     error = capsys.readouterr().err.strip()
     assert "\n" not in error
     assert f"{sst_like / 'test.tsv'}:4:" in error and "'maybe'" in error
-    assert not (tmp_path / "run").exists()
+    assert not (tmp_path / "run").exists() and not (tmp_path / "run.partial").exists()
 
 
 def test_malformed_training_file_is_a_one_line_error(tmp_path, capsys):
     folder = tmp_path / "bad"
     folder.mkdir()
     (folder / "train.csv").write_text("label,sentence\n1,fine\n0,\"unclosed quote\n")
-    code = run_main(main, ["--data", str(folder), "--out", str(tmp_path / "run"), *TINY],
-                    prog="sentiment")
+    code = main(["--data", str(folder), "--out", str(tmp_path / "run"), *TINY])
     error = capsys.readouterr().err.strip()
     assert code == 2 and "\n" not in error and str(folder / "train.csv") in error
 
 
 def test_data_folder_without_a_training_file_is_a_one_line_error(tmp_path, capsys):
     (tmp_path / "notes.txt").write_text("nothing here")
-    code = run_main(main, ["--data", str(tmp_path), "--out", str(tmp_path / "run"), *TINY],
-                    prog="sentiment")
+    code = main(["--data", str(tmp_path), "--out", str(tmp_path / "run"), *TINY])
     error = capsys.readouterr().err.strip()
     assert code == 2 and "\n" not in error and "no training file" in error
 
@@ -152,7 +162,45 @@ def test_max_pooled_classifier_saves_and_loads(tmp_path):
 
 
 def test_unknown_pooling_is_a_config_error():
-    from seqtasks.errors import ConfigError
-
     with pytest.raises(ConfigError, match="pooling"):
         build_classifier(20, 2, pooling="mean")
+    with pytest.raises(ConfigError, match="pooling"):
+        sentiment.Config(pooling="mean")
+
+
+def test_preprocessor_round_trips_through_its_config():
+    fitted = sentiment.Preprocessor.fit(["a good film", "a bad film", "good"], ["1", "0", "1"],
+                                        min_freq=1)
+    loaded = sentiment.Preprocessor.from_config(json.loads(json.dumps(fitted.get_config())))
+    assert loaded.classes == ["0", "1"]
+    np.testing.assert_array_equal(loaded.encode(["good film", "unseen words"]),
+                                  fitted.encode(["good film", "unseen words"]))
+    assert loaded.decode(np.array([[0.2, 0.8]])) == [("1", pytest.approx(0.8))]
+
+
+def test_predictor_labels_texts_and_writes_csv():
+    preprocessor = sentiment.Preprocessor.fit(["good", "bad"], ["pos", "neg"], min_freq=1)
+    model = build_classifier(len(preprocessor.vocab), 2, embedding_dim=4, units=4)
+    predictor = sentiment.Predictor(model, preprocessor, sentiment.Config())
+    results = predictor.predict(["good", "a much longer text, with, commas", "bad"])
+    assert [r["text"] for r in results][0] == "good"
+    assert all(r["label"] in ("pos", "neg") and 0.5 <= r["probability"] <= 1 for r in results)
+    out = io.StringIO()
+    predictor.write(results, out)
+    rows = list(csv.reader(io.StringIO(out.getvalue())))
+    assert rows[0] == ["text", "label", "probability"] and len(rows) == 4
+    assert rows[2][0] == "a much longer text, with, commas"
+    assert predictor.predict([]) == []
+
+
+def test_config_checks_values_and_keeps_one_source_of_defaults():
+    assert sentiment.Config().monitor == "val_accuracy" and sentiment.Config().dropout == 0.2
+    assert sentiment.Config(units=np.int64(8)).units == 8
+    for bad in ({"units": True}, {"units": 0}, {"dropout": 1.0}, {"cell": "bogus"},
+                {"learning_rate": -1.0}):
+        with pytest.raises(ConfigError, match=next(iter(bad))):
+            sentiment.Config(**bad)
+    config = sentiment.Config(data="some/folder", max_seconds=None)
+    assert sentiment.Config.from_json(json.loads(json.dumps(config.to_json()))) == config
+    with pytest.raises(ConfigError, match="no setting 'unitz'"):
+        config.replace(unitz=3)

@@ -101,3 +101,25 @@ class NGramLanguageModel:
         count = self._counts[n][context + (token,)]
         total = self._context_counts[n][context]
         return math.log((count + self.k) / (total + self.k * len(self.vocabulary)))
+
+
+SMOOTHING_GRID = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
+
+
+def best_smoothing(tokens, order, grid=SMOOTHING_GRID):
+    """The add-k pseudo-count of `grid` that predicts the last tenth of `tokens` best from
+    a model of `order` fitted on the rest.
+
+    Example:
+
+    >>> best_smoothing(list("abracadabra" * 20), order=3)
+    0.001
+    """
+    tokens = list(tokens)
+    cut = int(0.9 * len(tokens))
+    model = NGramLanguageModel(order).fit(tokens[:cut])
+    scores = {}
+    for k in grid:
+        model.k = k  # the counts do not depend on k
+        scores[k] = model.cross_entropy(tokens[cut:])
+    return min(scores, key=scores.get)

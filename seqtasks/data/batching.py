@@ -1,4 +1,5 @@
-"""Turning encoded sequences into model inputs: padding, length-bucketed batches, LM windows.
+"""Turning encoded sequences into model inputs: padding, length-bucketed batches, LM windows
+(random, or sequential for stateful training).
 
 Example:
 
@@ -172,6 +173,78 @@ def lm_sequential_batches(ids, seq_len, batch_size, seed=0):
     return batches(ids), batches(ids[1:])
 
 
+class WindowBatches(keras.utils.PyDataset):
+    """Truncated-BPTT batches of random windows of a token stream, redrawn every epoch.
+
+    Each epoch is `lm_random_batches` with the seed ``seed + epoch``: a new random start
+    offset (so windows are cut at new places) and a new shuffle. With ``redraw=False``
+    the same windows come every epoch (for validation). ``inputs`` and ``targets`` hold
+    the current epoch's rows.
+
+    Example:
+
+    >>> batches = WindowBatches(np.arange(1000) % 7, seq_len=10, batch_size=4)
+    >>> x, y = batches[0]
+    >>> x.shape, bool(((x + 1) % 7 == y).all())
+    ((4, 10), True)
+    """
+
+    def __init__(self, ids, seq_len, batch_size, seed=0, redraw=True):
+        super().__init__()
+        self.ids = np.asarray(ids, dtype="int32")
+        self.seq_len, self.batch_size, self.seed = seq_len, batch_size, seed
+        self.redraw, self.epoch = redraw, 0
+        self.inputs, self.targets = self.draw(0)
+
+    def draw(self, epoch):
+        """``(inputs, targets)`` of `epoch`."""
+        return lm_random_batches(self.ids, self.seq_len, self.batch_size, seed=self.seed + epoch)
+
+    def __len__(self):
+        if not self.redraw:
+            return len(self.inputs) // self.batch_size
+        # The fewest batches any start offset gives, so every epoch has the same length.
+        return (len(self.ids) - self.seq_len) // self.seq_len // self.batch_size
+
+    def __getitem__(self, index):
+        rows = slice(index * self.batch_size, (index + 1) * self.batch_size)
+        return self.inputs[rows], self.targets[rows]
+
+    def on_epoch_end(self):
+        if self.redraw:
+            self.epoch += 1
+            self.inputs, self.targets = self.draw(self.epoch)
+
+
+class SequentialBatches(WindowBatches):
+    """Batches that continue each other (`lm_sequential_batches`), for a stateful model.
+
+    Row ``b`` of batch ``k + 1`` starts where row ``b`` of batch ``k`` ended; the batches
+    come in order, the same every epoch. ``before_pass``, when set, is called with no
+    arguments at the start of every pass over them: Keras calls `on_epoch_begin` before
+    each training epoch and each validation run, so a stateful model whose states are
+    reset there starts every pass from zero and carries its states from batch to batch.
+
+    Example:
+
+    >>> batches = SequentialBatches(np.arange(100), seq_len=5, batch_size=2)
+    >>> (first, _), (second, _) = batches[0], batches[1]
+    >>> bool((second[:, 0] == first[:, -1] + 1).all())
+    True
+    """
+
+    def __init__(self, ids, seq_len, batch_size, seed=0):
+        super().__init__(ids, seq_len, batch_size, seed, redraw=False)
+        self.before_pass = None
+
+    def draw(self, epoch):
+        return lm_sequential_batches(self.ids, self.seq_len, self.batch_size, seed=self.seed)
+
+    def on_epoch_begin(self):
+        if self.before_pass is not None:
+            self.before_pass()
+
+
 def _offset_stream(ids, seq_len, batch_size, rng):
     """`ids` as an int32 array from a random offset in `[0, seq_len)`.
 
@@ -187,3 +260,37 @@ def _offset_stream(ids, seq_len, batch_size, rng):
             f"random offset; need at least {needed}"
         )
     return ids[rng.integers(seq_len) :]
+
+
+def tf_dataset(batches):
+    """A `tf.data.Dataset` over a Keras `PyDataset` whose batches vary in shape.
+
+    Keras turns a `PyDataset` into a `tf.data` pipeline whose element shapes it infers
+    from the first two batches; when those happen to share a length, a later, longer
+    batch fails ("yielded an element of shape (8, 7) where (None, 6) was expected").
+    Here every dimension is left free, the cardinality is known (so progress bars know
+    the step count) and `on_epoch_end` runs after each pass.
+
+    Example:
+
+    >>> batches = LengthBatches([[1], [2], [3, 4]], pad, [1, 1, 2], batch_size=2,
+    ...                         shuffle=False)
+    >>> [x.shape.as_list() for x in tf_dataset(batches)]
+    [[2, 1], [1, 2]]
+    """
+    import tensorflow as tf
+
+    def free(array):
+        array = np.asarray(array)
+        return tf.TensorSpec((None,) * array.ndim, tf.as_dtype(array.dtype))
+
+    signature = tf.nest.map_structure(free, batches[0])
+
+    def passes():
+        for index in range(len(batches)):
+            yield batches[index]
+        batches.on_epoch_end()
+
+    dataset = tf.data.Dataset.from_generator(passes, output_signature=signature)
+    dataset = dataset.apply(tf.data.experimental.assert_cardinality(len(batches)))
+    return dataset.prefetch(2)

@@ -220,6 +220,6 @@ def parse_config(task, argv=None):
     Bad flags print one line and exit with code 2; ``--help`` shows every flag's help
     and default.
     """
-    parser = config_parser(task.Config, f"seqtasks run {task.NAME}",
-                           (task.__doc__ or "").strip())
+    description = (task.__doc__ or "").split(">>>")[0].strip()
+    parser = config_parser(task.Config, f"seqtasks run {task.NAME}", description)
     return config_from_arguments(task.Config, parser.parse_args(argv))
