@@ -72,8 +72,8 @@ def _read_inputs(source, form):
 def _predict(args):
     from seqtasks.tasks import load
 
-    inputs = [item for item in _read_inputs(args.input, args.format) if item]
     predictor = load(args.run)
+    inputs = [item for item in _read_inputs(args.input, args.format) if item]
     options = {name: getattr(args, name) for name in PREDICT_OPTIONS
                if getattr(args, name) is not None}
     predictor.write(predictor.predict(inputs, **options), sys.stdout)
@@ -93,8 +93,9 @@ def _generate(args):
 def _translate(args):
     from seqtasks.tasks import load
 
+    translator = load(args.model)
     texts = args.text or [line.rstrip("\r\n") for line in sys.stdin]
-    for translation in load(args.model).predict(texts, beam_size=args.beam_size):
+    for translation in translator.predict(texts, beam_size=args.beam_size):
         print(translation)
     return 0
 

@@ -1,22 +1,57 @@
-"""The `seqtasks` command line: subcommands run, bad input is one line and exit code 2."""
+"""The `seqtasks` command line: help everywhere, subcommands run, bad input is one line, exit 2."""
 
+import csv
 import io
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
 from seqtasks.cli import main
+from seqtasks.tasks import TASK_NAMES
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = ["--epochs", "1", "--units", "4", "--embedding-dim", "4", "--batch-size", "16",
+        "--min-freq", "1", "--verbose", "0"]
 
 
-def test_diagnose_gradients_writes_its_outputs(tmp_path, capsys):
-    out = tmp_path / "grads"
-    code = main(["diagnose", "gradients", "--cell", "elman,gru", "--length", "8",
-                 "--units", "4", "--train-steps", "2", "--out", str(out)])
-    assert code == 0
-    ratios = json.loads((out / "decay_ratios.json").read_text())
-    assert {"elman", "gru"} <= set(ratios)
-    assert (out / "gradient_flow.png").stat().st_size > 1000
-    assert "decay_ratios" not in capsys.readouterr().err
+def command(*args, stdin=None):
+    """Runs ``python -m seqtasks ARGS`` in a fresh process, as a user would."""
+    env = {key: value for key, value in os.environ.items() if key != "TF_CPP_MIN_LOG_LEVEL"}
+    return subprocess.run([sys.executable, "-m", "seqtasks", *args], cwd=ROOT, env=env,
+                          input=stdin, capture_output=True, text=True, timeout=600)
+
+
+@pytest.mark.parametrize("argv", [
+    [], ["run"], ["tune"], ["predict"], ["corpus"], ["diagnose", "gradients"],
+    *([verb, name] for verb in ("run", "tune") for name in TASK_NAMES),
+])
+def test_every_help_exits_0_and_shows_defaults(argv, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main([*argv, "--help"])
+    out = capsys.readouterr().out
+    assert exit_info.value.code == 0 and out.startswith("usage:")
+    if argv[:1] in (["run"], ["tune"]) and len(argv) == 2:
+        assert "--units" in out and "(default:" in out and "--data" in out
+
+
+def test_python_dash_m_seqtasks_runs_quietly():
+    result = command("--help")
+    assert result.returncode == 0 and "predict" in result.stdout
+    assert result.stderr == ""
+
+
+def test_bad_flag_values_are_one_line_and_exit_code_2(capsys):
+    for argv in (["diagnose", "gradients", "--length", "0"], ["run", "sentiment", "--units", "0"],
+                 ["run", "sentiment", "--dropout", "1.5"], ["run", "sentiment", "--bogus"],
+                 ["predict", "somewhere", "--beam-size", "x"]):
+        with pytest.raises(SystemExit) as exit_info:
+            main(argv)
+        err = capsys.readouterr().err.strip()
+        assert exit_info.value.code == 2 and "\n" not in err and "error:" in err, argv
 
 
 def test_unknown_cell_is_one_line_and_exit_code_2(tmp_path, capsys):
@@ -27,50 +62,49 @@ def test_unknown_cell_is_one_line_and_exit_code_2(tmp_path, capsys):
     assert not (tmp_path / "g").exists()
 
 
-def test_bad_flag_values_exit_with_code_2(capsys):
-    with pytest.raises(SystemExit) as exit_info:
-        main(["diagnose", "gradients", "--length", "0"])
-    assert exit_info.value.code == 2
-    assert "--length" in capsys.readouterr().err
+def test_diagnose_gradients_writes_its_outputs(tmp_path, capsys):
+    out = tmp_path / "grads"
+    code = main(["diagnose", "gradients", "--cell", "elman,gru", "--length", "8",
+                 "--units", "4", "--train-steps", "2", "--out", str(out)])
+    assert code == 0
+    ratios = json.loads((out / "decay_ratios.json").read_text())
+    assert {"elman", "gru"} <= set(ratios)
+    assert (out / "gradient_flow.png").stat().st_size > 1000
 
 
-def test_demo_trains_and_reports(capsys):
-    assert main(["demo", "--cells", "gru", "--epochs", "1", "--samples", "128"]) == 0
+def test_corpus_reports_vocabulary_zipf_and_perplexity(tmp_path, capsys):
+    text = tmp_path / "text.txt"
+    words = [f"w{int(1000 / k)}" for k in range(1, 400)]
+    text.write_text(" ".join(words * 5) + "\n", encoding="utf-8")
+    assert main(["corpus", str(text), "--out", str(tmp_path / "c")]) == 0
     out = capsys.readouterr().out
-    results = json.loads(out[out.rindex("\n{") + 1:])
-    assert set(results) == {"gru"}
-    assert 0.0 <= results["gru"]["val_accuracy"] <= 1.0
+    assert "Zipf alpha" in out and "held-out perplexity" in out
+    report = json.loads((tmp_path / "c" / "corpus.json").read_text())
+    assert report["tokens"] == len(words) * 5 and report["coverage"] == 1.0
+    assert [row["order"] for row in report["zipf"]] == [1, 2, 3]
+    assert (tmp_path / "c" / "zipf.png").stat().st_size > 1000
+    assert main(["corpus", str(tmp_path / "missing.txt")]) == 2
 
 
-def test_generate_continues_a_prompt_from_a_trained_run(tmp_path, capsys):
-    run = tmp_path / "gen"
-    assert main(["run", "generation", "--max-chars", "6000", "--units", "8", "--epochs", "1", "--batch-size", "8",
-                 "--seq-len", "16", "--sample-length", "20",
-                 "--verbose", "0", "--out", str(run)]) == 0
-    capsys.readouterr()
-    assert main(["generate", "--model", str(run), "--prompt", "The ", "--length", "30",
-                 "--temperature", "0.5", "--seed", "1"]) == 0
-    text = capsys.readouterr().out.rstrip("\n")
-    assert text.startswith("The ") and len(text) == 4 + 30
+def test_predict_from_a_missing_run_is_one_line_and_exit_code_2(tmp_path, capsys):
+    for argv in (["predict", str(tmp_path / "nothing"), "-"],
+                 ["generate", "--model", str(tmp_path / "nothing"), "--prompt", "a"],
+                 ["translate", "--model", str(tmp_path / "nothing"), "x"]):
+        code = main(argv)
+        err = capsys.readouterr().err.strip()
+        assert code == 2 and "\n" not in err and "nothing" in err, argv
 
 
-def test_generate_from_a_missing_run_is_one_line_and_exit_code_2(tmp_path, capsys):
-    code = main(["generate", "--model", str(tmp_path / "nothing"), "--prompt", "a"])
-    err = capsys.readouterr().err.strip()
-    assert code == 2 and "\n" not in err and "nothing" in err
-
-
-def test_translate_reads_arguments_and_stdin(tmp_path, capsys, monkeypatch):
-    from test_recipe_translation import TINY, write_dates
-
+@pytest.mark.e2e
+def test_run_then_predict_in_fresh_processes_prints_csv_without_log_noise(tmp_path):
     run = tmp_path / "run"
-    data = write_dates(tmp_path / "dates")
-    assert main(["run", "translation", "--data", str(data), "--out", str(run), *TINY]) == 0
-    capsys.readouterr()
-    assert main(["translate", "--model", str(run), "--beam-size", "2",
-                 "the 3rd of March 2021", "5 May 1999"]) == 0
-    assert len(capsys.readouterr().out.splitlines()) == 2
-    monkeypatch.setattr("sys.stdin", io.StringIO("1 June 2000\n"))
-    assert main(["translate", "--model", str(run)]) == 0
-    assert len(capsys.readouterr().out.splitlines()) == 1
-    assert main(["translate", "--model", str(tmp_path / "missing"), "x"]) == 2
+    trained = command("run", "sentiment", "--out", str(run), "--max-seconds", "5", *TINY)
+    assert trained.returncode == 0, trained.stderr[-2000:]
+    assert "cuda" not in trained.stderr.lower() and "I0000" not in trained.stderr
+    predicted = command("predict", str(run), "-", stdin="a superb film\nthe plot was dull\n")
+    assert predicted.returncode == 0, predicted.stderr[-2000:]
+    rows = list(csv.DictReader(io.StringIO(predicted.stdout)))
+    assert [row["text"] for row in rows] == ["a superb film", "the plot was dull"]
+    assert all(row["label"] in ("0", "1") and 0.5 <= float(row["probability"]) <= 1
+               for row in rows)
+    assert predicted.stderr == ""
