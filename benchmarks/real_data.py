@@ -1,6 +1,6 @@
 """Real-data benchmark: the four recipes on public datasets, scored against stated targets.
 
-Runs each recipe (`seqtasks.recipes.*`, in this process, one after the other) on the
+Runs each task (`seqtasks.tasks.runner.run_task`, in this process, one after the other) on the
 real data in ``../shared/data`` (next to the repository; see its README.md), with the
 settings the recipe authors found promising, then prints one table and writes it as
 ``OUT/results.csv``:
@@ -42,8 +42,6 @@ recipe raised an error.
 """
 
 import argparse
-import importlib
-import json
 import shlex
 import sys
 import time
@@ -210,35 +208,29 @@ def recipe_argv(task, args):
     return argv + args.extra_flags[task.name]
 
 
-_RAN_BEFORE = []  # recipes already run in this process
+_RAN_BEFORE = []  # tasks already run in this process
 
 
 def run_recipe(task, argv):
-    """Calls the recipe's main in this process; returns (metrics or None, error or None)."""
+    """Runs the task with the flags `argv` in this process, as ``seqtasks run`` does;
+    returns (metrics or None, error or None)."""
     import keras
 
-    from seqtasks.recipe import run_main
+    from seqtasks.tasks import get_task
+    from seqtasks.tasks.config import parse_config
+    from seqtasks.tasks.runner import run_task
 
-    if _RAN_BEFORE:  # free the previous recipe's models (a full gc: seconds, so only then)
+    if _RAN_BEFORE:  # free the previous task's models (a full gc: seconds, so only then)
         keras.backend.clear_session()
     _RAN_BEFORE.append(task.name)
-
-    module = importlib.import_module(f"seqtasks.recipes.{task.name}")
-    metrics_path = Path(argv[argv.index("--out") + 1]) / "metrics.json"
-    if metrics_path.exists():
-        metrics_path.unlink()  # a stale file from an earlier run must not be read as this one's
+    module = get_task(task.name)
     try:
-        code = run_main(module.main, argv, prog=f"seqtasks run {task.name}")
+        return run_task(module, parse_config(module, argv)), None
     except SystemExit as exit_:  # argparse rejected a flag (message already on stderr)
-        return None, f"bad recipe flags (exit {exit_.code}): {shlex.join(argv)}"
-    except Exception as error:  # noqa: BLE001 - report it, then run the other recipes
+        return None, f"bad flags (exit {exit_.code}): {shlex.join(argv)}"
+    except Exception as error:  # noqa: BLE001 - report it, then run the other tasks
         traceback.print_exc()
         return None, f"{type(error).__name__}: {error}"
-    if code:
-        return None, f"recipe exited with status {code} (its error is printed above)"
-    if not metrics_path.is_file():
-        return None, f"no {metrics_path}"
-    return json.loads(metrics_path.read_text()), None
 
 
 def references_text(task):

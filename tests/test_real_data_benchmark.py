@@ -35,6 +35,7 @@ def sst2_slice(tmp_path):
     return folder.parent
 
 
+@pytest.mark.e2e
 def test_sentiment_smoke_writes_results(sst2_slice, tmp_path, capsys):
     benchmark = load_benchmark()
     out = tmp_path / "out"
@@ -84,7 +85,7 @@ def test_recipe_flags():
 
 
 def test_failing_recipe_is_reported_and_the_others_run(tmp_path, capsys):
-    """A recipe that rejects its flags (generation is never bidirectional) becomes a
+    """A task that rejects its settings (generation is never bidirectional) becomes a
     'recipe failed' row; a task without data is still listed, as skipped."""
     root = tmp_path / "data"
     (root / "tinyshakespeare").mkdir(parents=True)
@@ -95,6 +96,6 @@ def test_failing_recipe_is_reported_and_the_others_run(tmp_path, capsys):
     assert code == 1
     table = pd.read_csv(out / "results.csv").set_index("task")
     assert table.loc["generation", "result"] == "recipe failed"
-    assert "status 2" in table.loc["generation", "note"]
+    assert "bidirectional" in table.loc["generation", "note"]
     assert table.loc["tagging", "result"] == "skipped"
     assert "recipe failed" in capsys.readouterr().out
