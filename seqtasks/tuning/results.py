@@ -100,11 +100,11 @@ def plot_trials(frame, path):
     plot_search(done, frame.attrs.get("objective", "objective"), path)
 
 
-def summary(frame, out, recipe, tuner, seconds=None):
+def summary(frame, out, task_name, tuner, seconds=None):
     """A few lines for the end of a search: counts, the best trial, where the outputs are."""
     objective = frame.attrs.get("objective", "objective")
     counts = frame["status"].value_counts()
-    lines = [f"{tuner} search of {recipe}: {len(frame)} trials "
+    lines = [f"{tuner} search of {task_name}: {len(frame)} trials "
              f"({counts.get(TrialStatus.COMPLETED, 0)} completed, "
              f"{counts.get(TrialStatus.FAILED, 0)} failed)"
              + (f" in {seconds:.1f} s" if seconds is not None else "")
@@ -120,6 +120,6 @@ def summary(frame, out, recipe, tuner, seconds=None):
         shown = ["trial", "objective", *searched, "epochs", "seconds"]
         lines.append(done[shown].head(5).to_string(index=False))
     lines.append(f"table {Path(out) / 'trials.csv'}, plot {Path(out) / 'trials.png'}, "
-                 f"best model {Path(out) / 'best' / 'model.keras'}")
+                 f"best run {Path(out) / 'best'}")
     return "\n".join(lines)
 

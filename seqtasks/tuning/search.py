@@ -1,8 +1,11 @@
-"""A hyperparameter search of one recipe, from the command line or a notebook.
+"""A hyperparameter search of any task, from the command line or a notebook.
 
->>> frame = search("sentiment", space={"units": [16, 32], "depth": 1}, max_trials=4,
-...                epochs=2, out="runs/tune-sentiment")  # doctest: +SKIP
+>>> from seqtasks.tasks import sentiment
+>>> config = sentiment.Config(epochs=2, max_seconds=None)
+>>> frame = search("sentiment", config, space={"units": [16, 32], "depth": 1}, max_trials=4,
+...                out="runs/tune-sentiment")  # doctest: +SKIP
 >>> frame[["trial", "status", "objective", "units", "cell"]].head()  # doctest: +SKIP
+>>> seqtasks.load("runs/tune-sentiment/best").predict(["a superb film"])  # doctest: +SKIP
 
 The search folder `out` holds:
 
@@ -10,8 +13,9 @@ The search folder `out` holds:
 - ``keras_tuner/``: keras-tuner's project (oracle state, one folder per trial),
 - ``trials.csv``: one row per trial, best first, rewritten after every trial,
 - ``trials.png``: the objective against hidden size and depth,
-- ``best/model.keras`` and ``best/hyperparameters.json``: the best trial's model (its
-  best epoch, or trained again from scratch with ``retrain=True``).
+- ``best/``: the best trial as a full run folder (`seqtasks.runs`; ``seqtasks.load``
+  reads it back) with its ``history.csv`` and ``hyperparameters.json``: the model of
+  its best epoch, or trained again from scratch with ``retrain=True``.
 
 Starting `search` again with the same `out` continues a search that was killed: trials
 that had finished are kept (keras-tuner reloads its oracle), an interrupted trial runs
@@ -26,14 +30,17 @@ import warnings
 from pathlib import Path
 
 import keras
+import pandas as pd
 
 from seqtasks.distribute import distribution_scope, make_strategy
 from seqtasks.errors import ConfigError, SeqtasksError
-from seqtasks.runs import RunFolder, write_json
-from seqtasks.tuning.hypermodels import hypermodel_class, recipe_arguments
+from seqtasks.runs import HISTORY, RunFolder, json_text, save_run, write_json
+from seqtasks.tasks import get_task
+from seqtasks.tuning.hypermodels import TaskHyperModel, check_objective
 from seqtasks.tuning.results import plot_trials, summary
-from seqtasks.tuning.space import load_file
+from seqtasks.tuning.space import load_file, task_space
 from seqtasks.tuning.tuners import make_tuner, role, tuner_class
+from seqtasks.validation import positive_int
 
 SETTINGS = "search.json"
 IGNORED_SETTINGS = ("out", "verbose", "resume", "distribute")  # may change on resume
@@ -43,83 +50,66 @@ class SearchStopped(SeqtasksError):
     """keras-tuner stopped the search (too many trials failed in a row)."""
 
 
-def search(recipe, data=None, space=None, tuner="random", max_trials=10,
-           executions_per_trial=1, objective=None, epochs=None, out=None, seed=0,
-           max_seconds=None, recipe_args=(), overwrite=False, retrain=False,
-           distribute="none", max_consecutive_failures=3, verbose=1):
-    """Searches the hyperparameters of `recipe`; returns the trials table (best first).
+def search(task_name, config=None, space=None, tuner="random", max_trials=10,
+           executions_per_trial=1, objective=None, out=None, overwrite=False, retrain=False,
+           max_consecutive_failures=3):
+    """Searches the hyperparameters of a task; returns the trials table (best first).
 
     Args:
-        recipe: "sentiment", "tagging", "generation" or "translation".
-        data: the recipe's ``--data`` (None: its embedded dataset).
-        space: changes to the recipe's default space: a dict of name -> spec, or the path
+        task_name: "sentiment", "tagging", "generation" or "translation".
+        config: the task's ``Config``: the values of everything not searched (its data,
+            ``epochs`` per trial (Hyperband: the most a trial gets), ``max_seconds`` per
+            trial, ``seed`` of the data split, weights and tuner, ``distribute`` and
+            ``verbose``: 0 quiet, 1 keras-tuner's trial tables and the summary, 2 also
+            epochs). Default: the task's defaults without a time budget per trial.
+        space: changes to the task's default space: a dict of name -> spec, or the path
             of a JSON file holding one (see `seqtasks.tuning.space`).
         tuner: "random", "hyperband", "bayesian" or "grid".
         max_trials: the number of trials (also Hyperband's cap).
         executions_per_trial: models trained per trial; the objective is their mean.
-        objective: the metric to optimise (default: val_accuracy for sentiment and
-            tagging, val_loss for generation and translation).
-        epochs: epochs per trial (Hyperband: the most a trial gets); default: the recipe's.
-        out: the search folder (default ``runs/tune-RECIPE``).
-        seed: seeds the data split, the weights and the tuner.
-        max_seconds: a wall-time budget per trial (default: none).
-        recipe_args: more flags of the recipe, e.g. ``["--max-chars", "20000"]``.
+        objective: the metric to optimise (default: the task's ``OBJECTIVE``).
+        out: the search folder (default ``runs/tune-NAME``).
         overwrite: delete an earlier search in `out` instead of resuming it.
         retrain: train the best hyperparameters again from scratch for ``best/``.
-        distribute: "mirrored" trains every trial data-parallel (`seqtasks.distribute`).
         max_consecutive_failures: stop after this many failed trials in a row.
-        verbose: 0 quiet; 1 keras-tuner's trial tables and the summary; 2 also epochs.
 
     Raises:
         ConfigError: bad settings (nothing has been trained).
         SearchStopped: too many trials failed in a row (trials.csv is written).
     """
     started = time.monotonic()
-    hypermodel_type = hypermodel_class(recipe)
+    task = get_task(task_name)
+    config = task.Config(max_seconds=None) if config is None else config
+    if not isinstance(config, task.Config):
+        raise ConfigError(f"config must be a {task.NAME}.Config, got {type(config).__name__}")
     tuner_class(tuner)  # checks the name
-    objective = hypermodel_type.check_objective(objective)
-    changes = load_file(space) if isinstance(space, (str, Path)) else dict(space or {})
-    space = hypermodel_type.resolve_space(changes)
-    for name, value in (("max_trials", max_trials),
-                        ("executions_per_trial", executions_per_trial)):
-        if not isinstance(value, int) or value < 1:
-            raise ConfigError(f"{name} must be a positive integer, got {value!r}")
-    args = _recipe_arguments(recipe, recipe_args, data=data, epochs=epochs, seed=seed,
-                             max_seconds=max_seconds)
-    out = Path(out) if out is not None else Path("runs") / f"tune-{recipe}"
+    objective = check_objective(task, objective)
+    space = task_space(task, load_file(space) if isinstance(space, (str, Path)) else space)
+    for name, value in (("max_trials", max_trials), ("executions_per_trial",
+                                                      executions_per_trial),
+                        ("max_consecutive_failures", max_consecutive_failures)):
+        positive_int(name, value)
+    out = Path(out) if out is not None else Path("runs") / f"tune-{task.NAME}"
     part = role()
-    _prepare_folder(out, _settings(recipe, tuner, objective, space, executions_per_trial, args),
+    _prepare_folder(out, _settings(task, tuner, objective, space, executions_per_trial, config),
                     overwrite and part != "worker", owner=part != "worker")
 
-    strategy = make_strategy(distribute)  # before TensorFlow starts: it may split the CPU
-    keras.utils.set_random_seed(seed)
-    hypermodel = hypermodel_type(args, hypermodel_type.module().prepare_data(args), space,
-                                 objective)
-    hypermodel.fit_verbose = 2 if verbose >= 2 else 0
-    searcher = make_tuner(tuner, hypermodel, objective, max_trials, args.epochs, seed, out,
-                          executions_per_trial, max_consecutive_failures, strategy)
-    frame = _run(searcher, verbose, max_consecutive_failures)
+    strategy = make_strategy(config.distribute)  # before TensorFlow starts: it may split the CPU
+    keras.utils.set_random_seed(config.seed)
+    hypermodel = TaskHyperModel(task, config, task.prepare(config), space, objective)
+    hypermodel.fit_verbose = 2 if config.verbose >= 2 else 0
+    searcher = make_tuner(tuner, hypermodel, objective, max_trials, config.epochs, config.seed,
+                          out, executions_per_trial, max_consecutive_failures, strategy)
+    frame = _run(searcher, config.verbose, max_consecutive_failures)
     frame.attrs["seconds"] = time.monotonic() - started
     if part == "worker":
-        return frame  # the chief writes the plot and the best model
+        return frame  # the chief writes the plot and the best run
     plot_trials(frame, out / "trials.png")
     if (frame["status"] == "COMPLETED").any():
-        _save_best(searcher, hypermodel, frame, out / "best", retrain, distribute)
-    if verbose:
-        print(summary(frame, out, recipe, tuner, frame.attrs["seconds"]))
+        _save_best(searcher, hypermodel, frame, out / "best", retrain)
+    if config.verbose:
+        print(summary(frame, out, task.NAME, tuner, frame.attrs["seconds"]))
     return frame
-
-
-def _recipe_arguments(recipe, recipe_args, **values):
-    """The recipe's arguments with the search's `values` (None: the recipe's default) set
-    through its own flags, so that its parser checks them."""
-    flags = list(recipe_args)
-    for name, value in values.items():
-        flags += [f"--{name.replace('_', '-')}", str(value)] if value is not None else []
-    args = recipe_arguments(recipe, flags, prog=f"seqtasks tune {recipe}")
-    # No time budget unless asked (not the recipe's): a trial cut short is not comparable.
-    args.max_seconds = values.get("max_seconds")
-    return args
 
 
 def _run(searcher, verbose, max_consecutive_failures):
@@ -137,12 +127,12 @@ def _run(searcher, verbose, max_consecutive_failures):
     return searcher.write_trials()
 
 
-def _settings(recipe, tuner, objective, space, executions_per_trial, args):
+def _settings(task, tuner, objective, space, executions_per_trial, config):
     """What must stay the same for a search to be resumed, as JSON values."""
-    recipe_args = {k: v for k, v in vars(args).items() if k not in IGNORED_SETTINGS}
-    settings = {"recipe": recipe, "tuner": tuner, "objective": objective, "space": space,
-                "executions_per_trial": executions_per_trial, "recipe_args": recipe_args}
-    return json.loads(json.dumps(settings, default=str))
+    fixed = {k: v for k, v in config.to_json().items() if k not in IGNORED_SETTINGS}
+    settings = {"task": task.NAME, "tuner": tuner, "objective": objective, "space": space,
+                "executions_per_trial": executions_per_trial, "config": fixed}
+    return json.loads(json_text(settings))
 
 
 def _prepare_folder(out, settings, overwrite, owner=True):
@@ -169,27 +159,44 @@ def _prepare_folder(out, settings, overwrite, owner=True):
         write_json(record, settings)
 
 
-def _save_best(searcher, hypermodel, frame, folder, retrain, distribute="none"):
-    """Saves the best completed trial's model in `folder` (written atomically)."""
+def _save_best(searcher, hypermodel, frame, folder, retrain):
+    """Saves the best completed trial as a full run folder in `folder` (written atomically):
+    the run files of `seqtasks.runs.save_run` with the trial's config, the task's test
+    metrics and report, ``history.csv`` and ``hyperparameters.json``."""
+    task, data = hypermodel.task, hypermodel.data
     trial = searcher.oracle.get_trial(str(frame.iloc[0]["trial"]))
-    hp = trial.hyperparameters
+    config = hypermodel.trial_config(trial.hyperparameters).replace(out=folder)
     with RunFolder(folder) as work:
-        if retrain:
-            epochs = hp.values.get("tuner/epochs", hypermodel.args.epochs)
-            with distribution_scope(distribute):
-                model = hypermodel.build(hp)
-            hypermodel.fit(hp, model, work_dir=work / "training", epochs=epochs)
-            shutil.move(work / "training" / "history.csv", work / "history.csv")
-            shutil.rmtree(work / "training")
-        else:
-            with _quiet_weight_loading():
-                model = searcher.load_model(trial)  # the weights of the trial's best epoch
-            with distribution_scope(distribute):  # saved in full, the model loads quietly
-                model.optimizer.build(model.trainable_variables)
-        model.save(work / "model.keras")
+        model, history = (_retrained(hypermodel, trial, work) if retrain
+                          else _trial_model(searcher, trial, config.distribute))
+        metrics = task.evaluate(model, data, config)
+        save_run(work, task.NAME, model, data.preprocessor, config, metrics, history)
+        task.report(model, data, config, metrics, history, work)
         write_json(work / "hyperparameters.json", {
             "trial": trial.trial_id, "objective": hypermodel.objective, "score": trial.score,
-            "retrained": retrain, "values": hp.values})
+            "retrained": retrain, "values": trial.hyperparameters.values})
+
+
+def _trial_model(searcher, trial, distribute):
+    """The model of the trial's best epoch and the trial's training history."""
+    with _quiet_weight_loading():
+        model = searcher.load_model(trial)
+    with distribution_scope(distribute):  # saved in full, the model loads quietly
+        model.optimizer.build(model.trainable_variables)
+    return model, pd.read_csv(searcher.training_dir(trial.trial_id) / HISTORY)
+
+
+def _retrained(hypermodel, trial, work):
+    """The trial's hyperparameters trained again from scratch (in ``work/training``,
+    removed afterwards), and the history of that training."""
+    hp = trial.hyperparameters
+    with distribution_scope(hypermodel.config.distribute):
+        model = hypermodel.build(hp)
+    hypermodel.fit(hp, model, work_dir=work / "training",
+                   epochs=hp.values.get("tuner/epochs", hypermodel.config.epochs))
+    history = pd.read_csv(work / "training" / HISTORY)
+    shutil.rmtree(work / "training")
+    return model, history
 
 
 @contextlib.contextmanager
