@@ -12,33 +12,33 @@ from keras_tuner.engine.trial import Trial
 
 from seqtasks.tuning import read_trials, search
 from seqtasks.tuning.tuners import end_saved_trials
-from tuning_helpers import TINY, seqtasks_process, write_sentiment
+from tuning_helpers import seqtasks_process, tiny_config, tiny_flags, write_sentiment
 
 
+@pytest.mark.e2e
 def test_a_killed_search_resumes_without_losing_or_repeating_trials(tmp_path):
     data = write_sentiment(tmp_path / "data")
     out = tmp_path / "search"
     space = {"units": "4,8", "depth": "1", "cell": "gru,lstm"}
     flags = [item for name, spec in space.items() for item in (f"--{name}", spec)]
-    process = seqtasks_process(["tune", "sentiment", "--data", str(data), "--max-trials", "4",
-                                "--epochs", "2", "--out", str(out), "--verbose", "0",
-                                *flags, *TINY])
+    process = seqtasks_process(["tune", "sentiment", "--data", str(data), "--max-trials", "3",
+                                "--out", str(out), *flags,
+                                *tiny_flags(epochs=2, verbose=0)])
     table = out / "trials.csv"
     deadline = time.monotonic() + 300
     while process.poll() is None and time.monotonic() < deadline:
-        if table.is_file() and (pd.read_csv(table)["status"] == "COMPLETED").sum() >= 2:
+        if table.is_file() and (pd.read_csv(table)["status"] == "COMPLETED").sum() >= 1:
             break
         time.sleep(0.05)
     process.send_signal(signal.SIGKILL)
     _, err = process.communicate()
     assert process.returncode == -signal.SIGKILL, err[-2000:]
     before = pd.read_csv(table)
-    assert 2 <= len(before) < 4
+    assert 1 <= len(before) < 3
 
     # Started again with the same folder and settings (here from Python), it goes on.
-    after = search("sentiment", data=data, space=space, max_trials=4, epochs=2, out=out,
-                   recipe_args=TINY, verbose=0)
-    assert sorted(after["trial"].astype(int)) == [0, 1, 2, 3]
+    after = search("sentiment", tiny_config(data, epochs=2), space=space, max_trials=3, out=out)
+    assert sorted(after["trial"].astype(int)) == [0, 1, 2]
     assert (after["status"] == "COMPLETED").all()
     # The trials finished before the kill are the same rows, not trained again.
     kept = after.astype({"trial": int}).merge(before, on="trial", suffixes=("", "_before"))
@@ -46,7 +46,7 @@ def test_a_killed_search_resumes_without_losing_or_repeating_trials(tmp_path):
     for column in ("objective", "seconds", "units", "cell", "learning_rate"):
         assert (kept[column] == kept[f"{column}_before"]).all(), column
     oracle = json.loads((out / "keras_tuner" / "oracle.json").read_text())
-    assert sorted(oracle["end_order"]) == ["0", "1", "2", "3"]
+    assert sorted(oracle["end_order"]) == ["0", "1", "2"]
     assert set(oracle["run_times"].values()) == {1}  # every trial ended exactly once
 
 

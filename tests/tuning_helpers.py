@@ -1,4 +1,4 @@
-"""Shared by the tuning tests: a small sentiment dataset and tiny training settings."""
+"""Shared by the tuning tests: a small sentiment dataset, tiny settings, subprocesses."""
 
 import os
 import subprocess
@@ -8,10 +8,24 @@ from pathlib import Path
 import pandas as pd
 
 from seqtasks.data.embedded import embedded_path
+from seqtasks.tasks import sentiment
 
-# Recipe flags that make a sentiment trial cheap (a few seconds, mostly graph tracing).
-TINY = ["--embedding-dim", "4", "--min-freq", "1", "--batch-size", "32"]
+# Settings that make a sentiment trial cheap: one batch per epoch, tiny embeddings (a few
+# seconds, mostly graph tracing).
+TINY = {"embedding_dim": 4, "min_freq": 1, "batch_size": 256}
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def tiny_flags(**settings):
+    """`TINY` and `settings` as ``seqtasks tune sentiment`` flags."""
+    return [text for name, value in {**TINY, **settings}.items()
+            for text in (f"--{name.replace('_', '-')}", str(value))]
+
+
+def tiny_config(data, **settings):
+    """A sentiment config for `data` with `TINY` settings, 1 epoch, quiet."""
+    return sentiment.Config(**{"data": data, "epochs": 1, "max_seconds": None, "verbose": 0,
+                               **TINY, **settings})
 
 
 def write_sentiment(folder, sizes=(("train", 160), ("valid", 48), ("test", 16))):
