@@ -3,7 +3,7 @@
     python benchmarks/tuning_hyperband.py              # 20 trials, max_epochs 9 (long on 2 cores)
     python benchmarks/tuning_hyperband.py --quick      # 4 trials, max_epochs 3, 600 sentences
 
-It runs `seqtasks.tuning.search(tuner="hyperband")` over the recipe's default space (cell,
+It runs `seqtasks.tuning.search(tuner="hyperband")` over the task's default space (cell,
 units, depth, bidirectional, dropout, learning rate) in a temporary folder and prints the
 wall time, the number of trials and epochs, and the best validation accuracy. With
 max_epochs 9 and factor 3, Hyperband's first brackets hold 13 and 7 trials: the 20 trials
@@ -20,6 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from seqtasks.data.embedded import embedded_path
+from seqtasks.tasks import sentiment
 from seqtasks.tuning import search
 
 
@@ -52,9 +53,10 @@ def main():
     try:
         data = subset(scratch / "data", args.train_rows) if args.train_rows else None
         started = time.perf_counter()
-        trials = search("sentiment", data=data, tuner="hyperband", max_trials=args.max_trials,
-                        epochs=args.epochs, out=args.out or scratch / "search",
-                        overwrite=True, verbose=args.verbose)
+        config = sentiment.Config(data=data, epochs=args.epochs, max_seconds=None,
+                                  verbose=args.verbose)
+        trials = search("sentiment", config, tuner="hyperband", max_trials=args.max_trials,
+                        out=args.out or scratch / "search", overwrite=True)
         wall = time.perf_counter() - started
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
