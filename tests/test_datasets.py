@@ -437,21 +437,18 @@ def test_quoted_csv_fields_keep_commas_quotes_and_line_breaks(tmp_path):
     assert df.index.tolist() == [2, 4]  # each row at the line it starts on
 
 
-def test_a_row_after_a_multi_line_field_is_located_exactly(tmp_path):
-    path = write(tmp_path, "reviews.csv", 'label,text\npos,"one\ntwo\nthree"\nneg,\n')
-    one_line_error_at(path, 5, "empty text", lambda: read_labelled_text(path))
-
-
-def test_an_unclosed_quote_names_the_line_its_row_starts_on(tmp_path):
-    path = write(tmp_path, "reviews.csv", 'label,text\npos,fine\nneg,"never closed\nmore\n')
-    one_line_error_at(path, 3, "unexpected end of data", lambda: read_labelled_text(path))
-
-
-def test_a_nul_byte_in_a_csv_names_the_file_and_line(tmp_path):
+@pytest.mark.parametrize("content, line, match", [
+    # A row after a multi-line quoted field is located exactly.
+    ('label,text\npos,"one\ntwo\nthree"\nneg,\n', 5, "empty text"),
+    # An unclosed quote: the line its row starts on.
+    ('label,text\npos,fine\nneg,"never closed\nmore\n', 3, "unexpected end of data"),
     # Before the readers checked for control characters, this failed later with
     # "inputs is empty", naming no file.
-    path = write(tmp_path, "train.csv", b"label,text\npos,good\nneg,\x00\x00\x00\n")
-    one_line_error_at(path, 3, "NUL byte", lambda: read_labelled_text(path))
+    (b"label,text\npos,good\nneg,\x00\x00\x00\n", 3, "NUL byte"),
+])
+def test_csv_errors_name_the_line_of_their_row(tmp_path, content, line, match):
+    path = write(tmp_path, "reviews.csv", content)
+    one_line_error_at(path, line, match, lambda: read_labelled_text(path))
 
 
 @pytest.mark.parametrize("extra", ["source", "target"])
