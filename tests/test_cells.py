@@ -8,7 +8,7 @@ import pytest
 
 import reference
 from gradients import outputs_and_gradients
-from seqtasks.cells import CELLS, ElmanCell, GRUCell, LSTMCell, make_cell
+from seqtasks.cells import CELLS, ElmanCell, GRUCell, LSTMCell, NARXCell, make_cell
 from seqtasks.errors import ConfigError
 from seqtasks.layers import Recurrent
 
@@ -231,3 +231,25 @@ def test_bad_arguments_raise_config_errors():
         GRUCell(4, variant="tiny")
     with pytest.raises(ConfigError, match="unknown cell 'lstmm'"):
         make_cell("lstmm", 4)
+
+
+CELL_CLASSES = [ElmanCell, GRUCell, LSTMCell, NARXCell]
+
+
+@pytest.mark.parametrize("units", [True, 0, -2, 2.0, "8", None])
+def test_units_must_be_a_positive_integer_as_in_keras(units):
+    for cls in CELL_CLASSES:
+        with pytest.raises(ConfigError, match="units must be a positive integer"):
+            cls(units)
+
+
+def test_numpy_integers_are_accepted_and_stored_as_ints():
+    for cls in CELL_CLASSES:
+        cell = cls(np.int64(4))
+        assert type(cell.units) is int and cell.get_config()["units"] == 4
+    narx = NARXCell(np.int32(4), input_delay=np.int64(2), output_delay=np.int64(1))
+    assert narx.state_size == [4, 8] and type(narx.input_delay) is int
+    with pytest.raises(ConfigError, match="input_delay"):
+        NARXCell(4, input_delay=True)
+    with pytest.raises(ConfigError, match="recurrent_dropout"):
+        LSTMCell(4, recurrent_dropout=True)

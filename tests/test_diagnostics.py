@@ -54,6 +54,16 @@ def test_tasks_reject_bad_sizes():
         copy_task(3, delay=0)
     with pytest.raises(ConfigError):
         random_sequences(3, 4, 2, vocab_size=5)
+    with pytest.raises(ConfigError, match="n must be a positive integer, got True"):
+        adding_problem(True, length=4)
+    with pytest.raises(ConfigError, match="symbols"):
+        copy_task(3, symbols=2.0)
+
+
+def test_tasks_accept_numpy_integers():
+    x, y = copy_task(np.int64(2), length=np.int32(3), delay=np.int64(4), symbols=np.int64(5))
+    assert x.shape == y.shape == (2, 10)
+    assert random_sequences(np.int64(2), 1, np.int64(3), vocab_size=np.int64(4)).shape == (2, 3)
 
 
 # ------------------------------------------------------------------ spectral radius

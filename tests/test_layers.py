@@ -1,12 +1,14 @@
 """`Recurrent` and `recurrent_stack`: states, masks, the fused path, stacking, saving."""
 
+import json
+
 import keras
 import numpy as np
 import pytest
 
 from seqtasks.cells import CELLS, GRUCell, LSTMCell, make_cell
 from seqtasks.errors import ConfigError
-from seqtasks.layers import Recurrent, recurrent_stack
+from seqtasks.layers import TDNN, Recurrent, recurrent_stack
 from seqtasks.layers.recurrent import _fused_op
 from gradients import outputs_and_gradients
 
@@ -244,3 +246,17 @@ def test_masked_max_pooling_leaves_out_the_masked_steps():
         np.testing.assert_allclose(pooled[row], x[row, :length].max(axis=0))
     assert np.all(pooled[3] == 0.0)  # nothing unmasked: zeros, not -inf
     np.testing.assert_allclose(np.asarray(MaskedGlobalMaxPooling1D()(x)), x.max(axis=1))
+
+
+def test_layer_sizes_are_checked_as_keras_does():
+    for make in (lambda v: recurrent_stack("gru", v), lambda v: TDNN(v),
+                 lambda v: recurrent_stack("lstm", 4, depth=v)):
+        with pytest.raises(ConfigError, match="must be a positive integer, got True"):
+            make(True)
+    with pytest.raises(ConfigError, match="dropout"):
+        recurrent_stack(depth=2, dropout=1.0)
+    with pytest.raises(ConfigError, match="use_fused"):
+        Recurrent(LSTMCell(4), use_fused="always")
+    stack = recurrent_stack("gru", np.int64(4), depth=np.int64(2))
+    assert tuple(stack(random_inputs()).shape) == (BATCH, 4)
+    assert json.dumps(stack.get_config())  # NumPy integers stored as ints

@@ -15,13 +15,7 @@ import keras
 from keras import ops
 from keras.src.layers.rnn.dropout_rnn_cell import DropoutRNNCell
 
-from seqtasks.errors import ConfigError
-
-
-def _check_rate(name, value):
-    if not 0.0 <= float(value) < 1.0:
-        raise ConfigError(f"{name} must be in [0, 1), got {value!r}")
-    return float(value)
+from seqtasks.validation import positive_int, rate
 
 
 class RecurrentCell(DropoutRNNCell, keras.layers.Layer):
@@ -52,9 +46,7 @@ class RecurrentCell(DropoutRNNCell, keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if not isinstance(units, int) or units <= 0:
-            raise ConfigError(f"units must be a positive integer, got {units!r}")
-        self.units = units
+        self.units = positive_int("units", units)
         self.activation = keras.activations.get(activation)
         self.use_bias = use_bias
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
@@ -66,12 +58,12 @@ class RecurrentCell(DropoutRNNCell, keras.layers.Layer):
         self.kernel_constraint = keras.constraints.get(kernel_constraint)
         self.recurrent_constraint = keras.constraints.get(recurrent_constraint)
         self.bias_constraint = keras.constraints.get(bias_constraint)
-        self.dropout = _check_rate("dropout", dropout)
-        self.recurrent_dropout = _check_rate("recurrent_dropout", recurrent_dropout)
+        self.dropout = rate("dropout", dropout)
+        self.recurrent_dropout = rate("recurrent_dropout", recurrent_dropout)
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed=seed)
         self.gates = 1
-        self.output_size = units
+        self.output_size = self.units
 
     # ----------------------------------------------------------------- weights
     def bias_shape(self):

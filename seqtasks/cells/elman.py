@@ -24,7 +24,7 @@ class ElmanCell(RecurrentCell):
 
     def __init__(self, units, activation="tanh", **kwargs):
         super().__init__(units, activation=activation, **kwargs)
-        self.state_size = units
+        self.state_size = self.units
 
     def recurrent_step(self, projected, states, training=False):
         h_tm1 = states[0] if isinstance(states, (list, tuple)) else states

@@ -4,7 +4,7 @@ import keras
 from keras import ops
 
 from seqtasks.cells.base import GatedCell
-from seqtasks.errors import ConfigError
+from seqtasks.validation import one_of
 
 VARIANTS = ("full", "minimal")
 
@@ -37,12 +37,10 @@ class GRUCell(GatedCell):
 
     def __init__(self, units, variant="full", reset_after=True, **kwargs):
         super().__init__(units, **kwargs)
-        if variant not in VARIANTS:
-            raise ConfigError(f"variant must be one of {VARIANTS}, got {variant!r}")
-        self.variant = variant
+        self.variant = one_of("variant", variant, VARIANTS)
         self.reset_after = bool(reset_after)
         self.gates = 3 if variant == "full" else 2
-        self.state_size = units
+        self.state_size = self.units
 
     @property
     def _split_bias(self):

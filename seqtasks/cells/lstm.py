@@ -63,7 +63,7 @@ class LSTMCell(GatedCell):
         self.layer_norm = bool(layer_norm)
         self.unit_forget_bias = bool(unit_forget_bias)
         self.gates = 4 if self.forget_gate else 3
-        self.state_size = [units, units]
+        self.state_size = [self.units, self.units]
 
     def bias_initializer_for_build(self):
         if not (self.unit_forget_bias and self.forget_gate):

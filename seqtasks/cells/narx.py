@@ -5,6 +5,7 @@ from keras import ops
 
 from seqtasks.cells.base import RecurrentCell
 from seqtasks.errors import ConfigError
+from seqtasks.validation import non_negative_int
 
 
 @keras.saving.register_keras_serializable(package="seqtasks")
@@ -46,11 +47,8 @@ class NARXCell(RecurrentCell):
 
     def __init__(self, units, input_delay=1, output_delay=1, activation="tanh", **kwargs):
         super().__init__(units, activation=activation, **kwargs)
-        if not isinstance(input_delay, int) or input_delay < 0:
-            raise ConfigError(f"input_delay must be a non-negative integer, got {input_delay!r}")
-        if not isinstance(output_delay, int) or output_delay < 0:
-            raise ConfigError(
-                f"output_delay must be a non-negative integer, got {output_delay!r}")
+        input_delay = non_negative_int("input_delay", input_delay)
+        output_delay = non_negative_int("output_delay", output_delay)
         if input_delay == output_delay == 0:
             raise ConfigError("input_delay and output_delay are both 0: the cell would have "
                               "no memory (use a Dense layer)")
@@ -59,11 +57,11 @@ class NARXCell(RecurrentCell):
         self.gates = input_delay + 1  # kernel blocks W_0..W_dx
         self.state_size = []
         if output_delay:
-            self.state_size.append(units)
+            self.state_size.append(self.units)
         if output_delay > 1:
-            self.state_size.append((output_delay - 1) * units)
+            self.state_size.append((output_delay - 1) * self.units)
         if input_delay:
-            self.state_size.append(input_delay * units)
+            self.state_size.append(input_delay * self.units)
 
     def build(self, input_shape):
         def weight(name, shape, kind):

@@ -22,14 +22,9 @@ True
 import numpy as np
 
 from seqtasks.errors import ConfigError
+from seqtasks.validation import positive_int
 
 ADDING_BASELINE_MSE = 1.0 / 6.0
-
-
-def _check_positive(**values):
-    for name, value in values.items():
-        if not isinstance(value, (int, np.integer)) or value <= 0:
-            raise ConfigError(f"{name} must be a positive integer, got {value!r}")
 
 
 def adding_problem(n, length, seed=0):
@@ -39,7 +34,7 @@ def adding_problem(n, length, seed=0):
     channel 1 a marker that is 1 at exactly two steps (one in each half of the
     sequence) and 0 elsewhere; y float32 (n, 1), the sum of the two marked numbers.
     """
-    _check_positive(n=n, length=length)
+    n, length = positive_int("n", n), positive_int("length", length)
     if length < 2:
         raise ConfigError(f"length must be at least 2, got {length}")
     rng = np.random.default_rng(seed)
@@ -65,7 +60,8 @@ def copy_task(n, length=10, delay=50, symbols=8, seed=0):
     (n, 2 * length + delay). Guessing a uniform symbol for the last `length` steps
     (and blanks before) costs a cross-entropy of ``length * log(symbols) / (2 * length + delay)``.
     """
-    _check_positive(n=n, length=length, delay=delay, symbols=symbols)
+    n, length = positive_int("n", n), positive_int("length", length)
+    delay, symbols = positive_int("delay", delay), positive_int("symbols", symbols)
     rng = np.random.default_rng(seed)
     total = 2 * length + delay
     data = rng.integers(1, symbols + 1, (n, length))
@@ -85,7 +81,10 @@ def random_sequences(n, min_length, max_length, vocab_size, seed=0):
     >>> random_sequences(2, 2, 4, vocab_size=11, seed=0).shape
     (2, 4)
     """
-    _check_positive(n=n, min_length=min_length, max_length=max_length)
+    n = positive_int("n", n)
+    min_length = positive_int("min_length", min_length)
+    max_length = positive_int("max_length", max_length)
+    vocab_size = positive_int("vocab_size", vocab_size)
     if min_length > max_length or vocab_size < 2:
         raise ConfigError(
             f"need min_length <= max_length and vocab_size >= 2, got "

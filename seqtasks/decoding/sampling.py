@@ -21,6 +21,7 @@ import keras
 import numpy as np
 
 from seqtasks.errors import ConfigError, DataError
+from seqtasks.validation import non_negative_int, non_negative_number
 
 
 def sample_next(probs_or_logits, temperature=1.0, top_k=None, rng=None, from_logits=False):
@@ -38,10 +39,9 @@ def sample_next(probs_or_logits, temperature=1.0, top_k=None, rng=None, from_log
     Returns:
         An int for a (vocab,) input, or an int array (batch,) for a (batch, vocab) input.
     """
-    if temperature < 0:
-        raise ConfigError(f"temperature must be >= 0, got {temperature}")
-    if top_k is not None and top_k < 0:
-        raise ConfigError(f"top_k must be >= 0 (0 or None: no limit), got {top_k}")
+    temperature = non_negative_number("temperature", temperature)
+    if top_k is not None:
+        top_k = non_negative_int("top_k", top_k)
     values = np.asarray(probs_or_logits, dtype="float64")
     single = values.ndim == 1
     values = np.atleast_2d(values)
@@ -96,8 +96,7 @@ def generate(step_model, prompt_ids, length, temperature=1.0, top_k=None, seed=N
     prompt = np.asarray(prompt_ids, dtype="int32").reshape(1, -1)
     if prompt.shape[1] == 0:
         raise ConfigError("the prompt must have at least one token")
-    if length < 0:
-        raise ConfigError(f"length must be >= 0, got {length}")
+    length = non_negative_int("length", length)
     rng = np.random.default_rng(seed)
     states = list(initial_states) if initial_states is not None else _zero_states(step_model, 1)
     exclude = [int(i) for i in exclude_ids if i is not None]

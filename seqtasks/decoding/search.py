@@ -26,6 +26,7 @@ Example: a Markov chain as a step function (the state is ignored).
 import numpy as np
 
 from seqtasks.errors import ConfigError
+from seqtasks.validation import positive_int
 
 
 def _rows(arrays, index):
@@ -115,8 +116,7 @@ def beam_search(
         ``(sequences, scores)``: the best hypothesis of every sentence (token ids without
         eos) and its length-normalized score.
     """
-    if beam_size < 1:
-        raise ConfigError(f"beam_size must be a positive integer, got {beam_size!r}")
+    beam_size = positive_int("beam_size", beam_size)
     b, k = _batch_size(states, context, batch_size), beam_size
     # Every sentence's rows are repeated `k` times: row i * k + j is beam j of sentence i.
     states = [np.repeat(np.asarray(s), k, axis=0) for s in states]

@@ -5,6 +5,7 @@ from keras import ops
 from keras.src import backend
 
 from seqtasks.cells.base import RecurrentCell
+from seqtasks.validation import one_of
 
 
 def _cpu_lstm(*args, **kwargs):
@@ -83,9 +84,7 @@ class Recurrent(keras.layers.RNN):
 
     def __init__(self, cell, use_fused="auto", **kwargs):
         super().__init__(cell, **kwargs)
-        if use_fused not in ("auto", False):
-            raise ValueError(f"use_fused must be 'auto' or False, got {use_fused!r}")
-        self.use_fused = use_fused
+        self.use_fused = one_of("use_fused", use_fused, ("auto", False))
 
     def inner_loop(self, sequences, initial_state, mask, training=False):
         cell = self.cell

@@ -6,6 +6,7 @@ from seqtasks.cells.registry import make_cell
 from seqtasks.errors import ConfigError
 from seqtasks.layers.recurrent import Recurrent
 from seqtasks.layers.tdnn import TDNN
+from seqtasks.validation import one_of, positive_int, rate
 
 MERGE_MODES = ("concat", "sum", "mul", "ave")
 
@@ -48,20 +49,14 @@ class RecurrentStack(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if not isinstance(depth, int) or depth < 1:
-            raise ConfigError(f"depth must be a positive integer, got {depth!r}")
-        if merge_mode not in MERGE_MODES:
-            raise ConfigError(f"merge_mode must be one of {MERGE_MODES}, got {merge_mode!r}")
-        if not 0.0 <= dropout < 1.0:
-            raise ConfigError(f"dropout must be in [0, 1), got {dropout!r}")
         if cell == "tdnn" and bidirectional:
             raise ConfigError("cell 'tdnn' sees past inputs only and cannot be bidirectional")
         self.cell_name = cell
-        self.units = units
-        self.depth = depth
+        self.units = positive_int("units", units)
+        self.depth = positive_int("depth", depth)
         self.bidirectional = bidirectional
-        self.merge_mode = merge_mode
-        self.dropout = dropout
+        self.merge_mode = one_of("merge_mode", merge_mode, MERGE_MODES)
+        self.dropout = rate("dropout", dropout)
         self.residual = residual
         self.return_sequences = return_sequences
         self.cell_kwargs = dict(cell_kwargs or {})

@@ -3,7 +3,7 @@
 import keras
 from keras import ops
 
-from seqtasks.errors import ConfigError
+from seqtasks.validation import non_negative_int, positive_int
 
 
 def last_valid(sequence, mask):
@@ -59,12 +59,8 @@ class TDNN(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if not isinstance(units, int) or units <= 0:
-            raise ConfigError(f"units must be a positive integer, got {units!r}")
-        if not isinstance(delay, int) or delay < 0:
-            raise ConfigError(f"delay must be a non-negative integer, got {delay!r}")
-        self.units = units
-        self.delay = delay
+        self.units = positive_int("units", units)
+        self.delay = non_negative_int("delay", delay)
         self.activation = keras.activations.get(activation)
         self.use_bias = use_bias
         self.kernel_initializer = keras.initializers.get(kernel_initializer)

@@ -33,6 +33,7 @@ import numpy as np
 from seqtasks.cells.registry import make_cell
 from seqtasks.errors import ConfigError
 from seqtasks.layers.recurrent import Recurrent
+from seqtasks.validation import positive_int, rate
 
 EMBEDDING = "embedding"
 OUTPUT = "next_token"
@@ -78,16 +79,12 @@ def build_language_model(
         An uncompiled `keras.Model` whose outputs are logits: compile it with
         ``SparseCategoricalCrossentropy(from_logits=True)``.
     """
-    for arg, value in (("vocab_size", vocab_size), ("embedding_dim", embedding_dim),
-                       ("units", units), ("depth", depth)):
-        if not isinstance(value, (int, np.integer)) or value <= 0:
-            raise ConfigError(f"{arg} must be a positive integer, got {value!r}")
-    if not 0.0 <= dropout < 1.0:
-        raise ConfigError(f"dropout must be in [0, 1), got {dropout!r}")
-    if condition_dim is not None and (not isinstance(condition_dim, int) or condition_dim <= 0):
-        raise ConfigError(
-            f"condition_dim must be None or a positive integer, got {condition_dim!r}"
-        )
+    vocab_size = positive_int("vocab_size", vocab_size)
+    embedding_dim = positive_int("embedding_dim", embedding_dim)
+    units, depth = positive_int("units", units), positive_int("depth", depth)
+    dropout = rate("dropout", dropout)
+    if condition_dim is not None:
+        condition_dim = positive_int("condition_dim", condition_dim)
 
     tokens = keras.Input((None,), dtype="int32", name="tokens")
     inputs = [tokens]
