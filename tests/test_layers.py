@@ -248,6 +248,23 @@ def test_masked_max_pooling_leaves_out_the_masked_steps():
     np.testing.assert_allclose(np.asarray(MaskedGlobalMaxPooling1D()(x)), x.max(axis=1))
 
 
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: Recurrent(LSTMCell(UNITS)),
+        lambda: Recurrent(GRUCell(UNITS), use_fused=False),
+        lambda: recurrent_stack("lstm", UNITS, depth=2),
+        lambda: recurrent_stack("gru", UNITS, bidirectional=True),
+        lambda: recurrent_stack("tdnn", UNITS),
+    ],
+)
+def test_inputs_that_are_not_3d_raise_naming_the_expected_ndim(make):
+    with pytest.raises(ValueError, match="expected ndim=3, found ndim=2"):
+        make()(np.ones((2, 5), "float32"))
+    with pytest.raises(ValueError, match="expected ndim=3, found ndim=4"):
+        make()(keras.Input((2, 5, FEATURES)))
+
+
 def test_layer_sizes_are_checked_as_keras_does():
     for make in (lambda v: recurrent_stack("gru", v), lambda v: TDNN(v),
                  lambda v: recurrent_stack("lstm", 4, depth=v)):

@@ -64,7 +64,8 @@ class Recurrent(keras.layers.RNN):
     Masks, `return_state`, `initial_state`, `go_backwards`, `stateful` and
     `keras.layers.Bidirectional` behave as with `keras.layers.RNN`: padded steps keep
     the previous state and repeat the last valid output (zeros with
-    ``zero_output_for_mask=True``).
+    ``zero_output_for_mask=True``). Inputs must be 3-D (batch, time, features), as for
+    `keras.layers.LSTM`; others raise ValueError ("expected ndim=3").
 
     Args:
         cell: a seqtasks cell (`ElmanCell`, `LSTMCell`, `GRUCell`) or any Keras RNN cell.
@@ -85,6 +86,7 @@ class Recurrent(keras.layers.RNN):
     def __init__(self, cell, use_fused="auto", **kwargs):
         super().__init__(cell, **kwargs)
         self.use_fused = one_of("use_fused", use_fused, ("auto", False))
+        self.input_spec = keras.layers.InputSpec(ndim=3)
 
     def inner_loop(self, sequences, initial_state, mask, training=False):
         cell = self.cell

@@ -32,7 +32,8 @@ class RecurrentStack(keras.layers.Layer):
     Layer k feeds layer k+1; every layer but the last returns sequences. Between
     layers: dropout (rate `dropout`) and, with `residual=True`, a skip connection
     ``x + layer(x)`` wherever a layer's input and output sequences have the same width.
-    Masks flow through every layer.
+    Masks flow through every layer. Inputs must be 3-D (batch, time, features); others
+    raise ValueError ("expected ndim=3").
     """
 
     def __init__(
@@ -61,6 +62,7 @@ class RecurrentStack(keras.layers.Layer):
         self.return_sequences = return_sequences
         self.cell_kwargs = dict(cell_kwargs or {})
         self.supports_masking = True
+        self.input_spec = keras.layers.InputSpec(ndim=3)
         self._templates = _KeepAlive()
         self.recurrent_layers = [self._make_layer(k) for k in range(depth)]
         self.dropout_layers = [keras.layers.Dropout(dropout) for _ in range(depth - 1)]

@@ -26,7 +26,8 @@ class TDNN(keras.layers.Layer):
     `kernel[d]` applied to x_{t-d} (the layout of a causal `keras.layers.Conv1D` with
     flipped taps), and `bias` (units,).
 
-    Used like a recurrent layer: `return_sequences` gives (batch, time, units), else the
+    Used like a recurrent layer on 3-D inputs (batch, time, features); others raise
+    ValueError ("expected ndim=3"). `return_sequences` gives (batch, time, units), else the
     output at the last unmasked step (batch, units). Masked steps are zeroed before the
     window, so they add nothing to later outputs; with `return_sequences` the mask
     passes through.
@@ -69,6 +70,7 @@ class TDNN(keras.layers.Layer):
         self.bias_regularizer = keras.regularizers.get(bias_regularizer)
         self.return_sequences = return_sequences
         self.supports_masking = True
+        self.input_spec = keras.layers.InputSpec(ndim=3)
 
     def build(self, input_shape):
         self.kernel = self.add_weight(
