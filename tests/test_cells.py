@@ -253,3 +253,51 @@ def test_numpy_integers_are_accepted_and_stored_as_ints():
         NARXCell(4, input_delay=True)
     with pytest.raises(ConfigError, match="recurrent_dropout"):
         LSTMCell(4, recurrent_dropout=True)
+
+
+@pytest.mark.parametrize(
+    "make,names",
+    [
+        (lambda: LSTMCell(4, forget_gate=False, unit_forget_bias=True),
+         ["unit_forget_bias", "forget_gate"]),
+        (lambda: LSTMCell(4, use_bias=False, unit_forget_bias=True),
+         ["unit_forget_bias", "use_bias"]),
+        (lambda: GRUCell(4, variant="minimal", reset_after=True), ["reset_after", "minimal"]),
+        (lambda: GRUCell(4, variant="minimal", reset_after=False), ["reset_after", "minimal"]),
+        (lambda: NARXCell(4, input_delay=2, output_delay=0, recurrent_dropout=0.1),
+         ["recurrent_dropout", "output_delay"]),
+    ],
+)
+def test_contradictory_arguments_raise_naming_both(make, names):
+    with pytest.raises(ConfigError) as error:
+        make()
+    assert all(name in str(error.value) for name in names), error.value
+
+
+def test_defaults_follow_the_other_arguments():
+    assert LSTMCell(4).unit_forget_bias is True
+    assert LSTMCell(4, forget_gate=False).unit_forget_bias is False
+    assert LSTMCell(4, use_bias=False).unit_forget_bias is False
+    assert LSTMCell(4, forget_gate=False, unit_forget_bias=False).unit_forget_bias is False
+    assert GRUCell(4).reset_after is True and GRUCell(4, reset_after=False).reset_after is False
+    assert GRUCell(4, variant="minimal").reset_after is None
+    # Peepholes and layer norm work without a forget gate (see VARIANTS): not refused.
+    LSTMCell(4, forget_gate=False, peephole=True, layer_norm=True)
+
+
+@pytest.mark.parametrize(
+    "cls,options,saved",
+    [
+        (LSTMCell, {}, {"unit_forget_bias": True, "forget_gate": True}),
+        (LSTMCell, {"forget_gate": False}, {"unit_forget_bias": True}),
+        (LSTMCell, {"use_bias": False}, {"unit_forget_bias": True}),
+        (GRUCell, {"variant": "minimal"}, {"reset_after": True}),
+    ],
+)
+def test_configs_saved_before_the_checks_still_load(cls, options, saved):
+    # Until the checks, unit_forget_bias and reset_after were saved as True for every cell.
+    cell = cls(4, **options)
+    config = keras.saving.serialize_keras_object(cell)
+    config["config"].update(saved)
+    clone = keras.saving.deserialize_keras_object(config)
+    assert clone.get_config() == cell.get_config()

@@ -1,6 +1,7 @@
 """`Recurrent` and `recurrent_stack`: states, masks, the fused path, stacking, saving."""
 
 import json
+import zipfile
 
 import keras
 import numpy as np
@@ -277,3 +278,21 @@ def test_layer_sizes_are_checked_as_keras_does():
     stack = recurrent_stack("gru", np.int64(4), depth=np.int64(2))
     assert tuple(stack(random_inputs()).shape) == (BATCH, 4)
     assert json.dumps(stack.get_config())  # NumPy integers stored as ints
+
+
+def test_a_model_saved_before_the_argument_checks_loads(tmp_path):
+    # Such files hold unit_forget_bias=True for LSTMs without a forget gate (the old default).
+    inputs = keras.Input((None, FEATURES))
+    model = keras.Model(inputs, Recurrent(LSTMCell(UNITS, forget_gate=False))(inputs))
+    path, legacy = tmp_path / "model.keras", tmp_path / "legacy.keras"
+    model.save(path)
+    with zipfile.ZipFile(path) as old, zipfile.ZipFile(legacy, "w") as new:
+        for item in old.infolist():
+            data = old.read(item)
+            if item.filename == "config.json":
+                data = data.replace(b'"unit_forget_bias": false', b'"unit_forget_bias": true')
+                assert b'"unit_forget_bias": true' in data
+            new.writestr(item, data)
+    loaded = keras.saving.load_model(legacy, safe_mode=True)
+    x = random_inputs()
+    np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))

@@ -4,6 +4,7 @@ import keras
 from keras import ops
 
 from seqtasks.cells.base import GatedCell
+from seqtasks.errors import ConfigError
 from seqtasks.validation import one_of
 
 VARIANTS = ("full", "minimal")
@@ -24,8 +25,10 @@ class GRUCell(GatedCell):
 
         z = σ(x W_z + h U_z + b_z)        h' = (1 - z) * h + z * tanh(x W_h + h U_h + b_h)
 
-    Other arguments as `keras.layers.GRUCell`. The full variant's weights equal
-    `keras.layers.GRU`'s for the same `reset_after`.
+    `reset_after` (default True) belongs to the full variant: the minimal one has no
+    reset gate, and giving it `reset_after` raises `ConfigError`. Other arguments as
+    `keras.layers.GRUCell`. The full variant's weights equal `keras.layers.GRU`'s for
+    the same `reset_after`.
 
     Example:
 
@@ -35,10 +38,15 @@ class GRUCell(GatedCell):
     (2, 8)
     """
 
-    def __init__(self, units, variant="full", reset_after=True, **kwargs):
+    def __init__(self, units, variant="full", reset_after=None, **kwargs):
         super().__init__(units, **kwargs)
         self.variant = one_of("variant", variant, VARIANTS)
-        self.reset_after = bool(reset_after)
+        if variant == "minimal" and reset_after is not None:
+            raise ConfigError(f"reset_after={reset_after!r} contradicts variant='minimal', "
+                              "which has no reset gate: leave reset_after out")
+        self.reset_after = None  # the minimal variant has no reset gate
+        if variant == "full":
+            self.reset_after = True if reset_after is None else bool(reset_after)
         self.gates = 3 if variant == "full" else 2
         self.state_size = self.units
 
@@ -94,3 +102,10 @@ class GRUCell(GatedCell):
 
     def get_config(self):
         return {**super().get_config(), "variant": self.variant, "reset_after": self.reset_after}
+
+    @classmethod
+    def from_config(cls, config):
+        if config.get("variant") == "minimal":
+            # Configs saved before the check stored the old default, reset_after=True.
+            config = {**config, "reset_after": None}
+        return super().from_config(config)

@@ -4,6 +4,7 @@ import keras
 from keras import ops
 
 from seqtasks.cells.base import GatedCell
+from seqtasks.errors import ConfigError
 
 _NORM_EPSILON = 1e-5
 
@@ -14,6 +15,19 @@ def _layer_norm(x, gamma, beta=None):
     variance = ops.mean(ops.square(x - mean), axis=-1, keepdims=True)
     x = (x - mean) * ops.rsqrt(variance + _NORM_EPSILON) * gamma
     return x if beta is None else x + beta
+
+
+def _resolve_unit_forget_bias(unit_forget_bias, forget_gate, use_bias):
+    """`unit_forget_bias` as a bool: None means "when there is a forget-gate bias"."""
+    if unit_forget_bias is None:
+        return bool(forget_gate and use_bias)
+    if unit_forget_bias and not forget_gate:
+        raise ConfigError("unit_forget_bias=True contradicts forget_gate=False: "
+                          "there is no forget gate to initialise")
+    if unit_forget_bias and not use_bias:
+        raise ConfigError("unit_forget_bias=True contradicts use_bias=False: "
+                          "there is no bias to initialise")
+    return bool(unit_forget_bias)
 
 
 @keras.saving.register_keras_serializable(package="seqtasks")
@@ -35,6 +49,8 @@ class LSTMCell(GatedCell):
             scaled by `gate_norm` of shape (gates, units), then the bias added) and of
             the cell before the output tanh (`cell_norm`, rows gamma and beta).
         unit_forget_bias: initialise the forget-gate bias to 1 (Jozefowicz et al. 2015).
+            None (the default) means True when there is a forget gate and a bias; True
+            with ``forget_gate=False`` or ``use_bias=False`` raises `ConfigError`.
         Other arguments as `keras.layers.LSTMCell`.
 
     With the defaults the weights equal `keras.layers.LSTM`'s, so `get_weights()` of one
@@ -54,19 +70,21 @@ class LSTMCell(GatedCell):
         forget_gate=True,
         peephole=False,
         layer_norm=False,
-        unit_forget_bias=True,
+        unit_forget_bias=None,
         **kwargs,
     ):
         super().__init__(units, **kwargs)
         self.forget_gate = bool(forget_gate)
         self.peephole = bool(peephole)
         self.layer_norm = bool(layer_norm)
-        self.unit_forget_bias = bool(unit_forget_bias)
+        self.unit_forget_bias = _resolve_unit_forget_bias(
+            unit_forget_bias, self.forget_gate, self.use_bias
+        )
         self.gates = 4 if self.forget_gate else 3
         self.state_size = [self.units, self.units]
 
     def bias_initializer_for_build(self):
-        if not (self.unit_forget_bias and self.forget_gate):
+        if not self.unit_forget_bias:
             return self.bias_initializer
         units, base = self.units, self.bias_initializer
 
@@ -151,3 +169,12 @@ class LSTMCell(GatedCell):
             "layer_norm": self.layer_norm,
             "unit_forget_bias": self.unit_forget_bias,
         }
+
+    @classmethod
+    def from_config(cls, config):
+        if config.get("unit_forget_bias") and not (
+            config.get("forget_gate", True) and config.get("use_bias", True)
+        ):
+            # Saved before the check, when True was the default for every cell.
+            config = {**config, "unit_forget_bias": None}
+        return super().from_config(config)

@@ -27,11 +27,12 @@ class NARXCell(RecurrentCell):
     far add to z_{t+j}, so `project_inputs` stays ``x @ kernel`` as for every seqtasks
     cell.
 
-    With ``output_delay=0`` nothing is fed back and there is no `recurrent_kernel`:
-    the cell is a time-delay neural network computed one step at a time (cell name
-    ``tdnn`` in `make_cell`), the incremental twin of the parallel
-    `seqtasks.layers.TDNN` (same function; its kernel block d is ``TDNN.kernel[d]``),
-    which is what a one-token-at-a-time generator needs.
+    With ``output_delay=0`` nothing is fed back and there is no `recurrent_kernel`
+    (so a `recurrent_dropout` raises `ConfigError`): the cell is a time-delay neural
+    network computed one step at a time (cell name ``tdnn`` in `make_cell`), the
+    incremental twin of the parallel `seqtasks.layers.TDNN` (same function; its
+    kernel block d is ``TDNN.kernel[d]``), which is what a one-token-at-a-time
+    generator needs.
 
     Use it through `seqtasks.layers.Recurrent` or `keras.layers.RNN` (masks,
     return_sequences, return_state as usual). Other arguments as `ElmanCell`.
@@ -52,6 +53,9 @@ class NARXCell(RecurrentCell):
         if input_delay == output_delay == 0:
             raise ConfigError("input_delay and output_delay are both 0: the cell would have "
                               "no memory (use a Dense layer)")
+        if output_delay == 0 and self.recurrent_dropout:
+            raise ConfigError(f"recurrent_dropout={self.recurrent_dropout} contradicts "
+                              "output_delay=0: nothing is fed back to drop")
         self.input_delay = input_delay
         self.output_delay = output_delay
         self.gates = input_delay + 1  # kernel blocks W_0..W_dx
