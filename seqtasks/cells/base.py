@@ -13,8 +13,8 @@ inside `keras.layers.RNN` and `keras.layers.Bidirectional` like any Keras cell.
 
 import keras
 from keras import ops
-from keras.src.layers.rnn.dropout_rnn_cell import DropoutRNNCell
 
+from seqtasks.compat import DropoutRNNCell
 from seqtasks.validation import positive_int, rate
 
 

@@ -2,19 +2,19 @@
 
 import keras
 from keras import ops
-from keras.src import backend
 
+from seqtasks import compat
 from seqtasks.cells.base import RecurrentCell
 from seqtasks.validation import one_of
 
 
 def _cpu_lstm(*args, **kwargs):
     """The fused LSTM this package provides where the backend has none (CPU)."""
-    if backend.backend() == "jax":
+    if keras.backend.backend() == "jax":
         from seqtasks.layers import jax_lstm
 
         return jax_lstm.lstm(*args, **kwargs)
-    if backend.backend() == "tensorflow":
+    if keras.backend.backend() == "tensorflow":
         from seqtasks.layers import tf_lstm
 
         return tf_lstm.lstm(*args, **kwargs)
@@ -24,7 +24,7 @@ def _cpu_lstm(*args, **kwargs):
 def _lstm(seq, state, mask, **kwargs):
     """The backend's fused LSTM (cuDNN), else this package's; NotImplementedError if none."""
     try:
-        return backend.lstm(seq, state[0], state[1], mask, **kwargs)
+        return compat.lstm(seq, state[0], state[1], mask, **kwargs)
     except NotImplementedError:
         return _cpu_lstm(seq, state[0], state[1], mask, **kwargs)
 
@@ -38,7 +38,7 @@ def _fused_op(cell, training):
     if name == "LSTMCell":
         return _lstm
     if name == "GRUCell":
-        return lambda seq, state, mask, **kw: backend.gru(
+        return lambda seq, state, mask, **kw: compat.gru(
             seq, state[0], mask, reset_after=cell.reset_after, **kw
         )
     return None

@@ -25,9 +25,9 @@ import time
 from pathlib import Path
 
 import keras_tuner
-import keras_tuner.src.utils
 from keras_tuner.engine.trial import TrialStatus
 
+from seqtasks import compat
 from seqtasks.errors import ConfigError
 from seqtasks.runs import write_atomically, write_json
 from seqtasks.training import TrainingError
@@ -49,7 +49,7 @@ def save_json_atomically(path, obj):
     return text
 
 
-keras_tuner.src.utils.save_json = save_json_atomically
+compat.install_save_json(save_json_atomically)
 
 
 def role():
@@ -69,17 +69,12 @@ class TrialRecords:
         self.trials_csv = Path(trials_csv)
         super().__init__(*args, **kwargs)
 
-    def training_dir(self, trial_id):
-        """The folder a trial trains in: checkpoints and ``history.csv``."""
-        return Path(self.get_trial_dir(trial_id)) / "training"
-
     def run_trial(self, trial, *args, **kwargs):
         folder = Path(self.get_trial_dir(trial.trial_id))
         self.hypermodel.epochs_trained = 0
         started = time.monotonic()
         try:
-            return super().run_trial(trial, *args, work_dir=self.training_dir(trial.trial_id),
-                                     **kwargs)
+            return super().run_trial(trial, *args, work_dir=folder / "training", **kwargs)
         except TrainingError as error:
             raise keras_tuner.errors.FailedTrialError(str(error)) from error
         finally:
@@ -136,7 +131,7 @@ class BayesianOptimization(TrialRecords, keras_tuner.BayesianOptimization):
 
 
 class GridSearch(TrialRecords, keras_tuner.GridSearch):
-    """Grid search (every combination, the config's values first), recording its trials."""
+    """Grid search (every combination, the recipe's defaults first), recording its trials."""
 
 
 TUNERS = {"random": RandomSearch, "hyperband": Hyperband, "bayesian": BayesianOptimization,

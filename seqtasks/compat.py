@@ -1,0 +1,38 @@
+"""The one home of the private Keras and keras-tuner names seqtasks relies on.
+
+Nothing else in seqtasks imports ``keras.src`` or ``keras_tuner.src``: when an upgrade
+moves one of these names, this module and ``tests/test_compat.py`` are the places to
+look. setup.cfg pins Keras and keras-tuner to the versions checked there.
+
+- `DropoutRNNCell`: Keras's mixin that gives a cell ``get_dropout_mask`` and
+  ``get_recurrent_dropout_mask`` (one mask per sequence, as Keras's own cells use).
+- `lstm` and `gru`: the active backend's fused LSTM/GRU (``keras.src.backend.lstm``
+  and ``gru``, e.g. cuDNN); they raise NotImplementedError where there is none.
+- `install_save_json`: puts a function in place of keras-tuner's ``utils.save_json``,
+  through which its tuners and oracles write their state files.
+
+Example:
+
+>>> hasattr(DropoutRNNCell, "get_dropout_mask")
+True
+"""
+
+from keras.src import backend as _backend
+from keras.src.layers.rnn.dropout_rnn_cell import DropoutRNNCell
+
+lstm = _backend.lstm
+gru = _backend.gru
+
+__all__ = ["DropoutRNNCell", "gru", "install_save_json", "lstm"]
+
+
+def install_save_json(save_json):
+    """Makes `save_json(path, obj)` the function keras-tuner saves its state with.
+
+    keras-tuner's modules call ``utils.save_json`` through the module, so replacing the
+    module's attribute reaches every caller. (keras-tuner is imported only here, so the
+    cells and layers do not need it.)
+    """
+    from keras_tuner.src import utils
+
+    utils.save_json = save_json
