@@ -69,12 +69,17 @@ class TrialRecords:
         self.trials_csv = Path(trials_csv)
         super().__init__(*args, **kwargs)
 
+    def training_dir(self, trial_id):
+        """The folder a trial trains in: checkpoints and ``history.csv``."""
+        return Path(self.get_trial_dir(trial_id)) / "training"
+
     def run_trial(self, trial, *args, **kwargs):
         folder = Path(self.get_trial_dir(trial.trial_id))
         self.hypermodel.epochs_trained = 0
         started = time.monotonic()
         try:
-            return super().run_trial(trial, *args, work_dir=folder / "training", **kwargs)
+            return super().run_trial(trial, *args, work_dir=self.training_dir(trial.trial_id),
+                                     **kwargs)
         except TrainingError as error:
             raise keras_tuner.errors.FailedTrialError(str(error)) from error
         finally:
@@ -131,7 +136,7 @@ class BayesianOptimization(TrialRecords, keras_tuner.BayesianOptimization):
 
 
 class GridSearch(TrialRecords, keras_tuner.GridSearch):
-    """Grid search (every combination, the recipe's defaults first), recording its trials."""
+    """Grid search (every combination, the config's values first), recording its trials."""
 
 
 TUNERS = {"random": RandomSearch, "hyperband": Hyperband, "bayesian": BayesianOptimization,
