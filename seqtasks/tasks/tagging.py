@@ -1,0 +1,390 @@
+"""The tagging task: one tag per word (many-to-many, aligned) with a recurrent tagger.
+
+Every word of a sentence gets one tag: a named-entity tag in the BIO scheme (the
+embedded data: ``B-PER``, ``I-LOC``, ``O``, ...) or a part-of-speech tag (Universal
+Dependencies CoNLL-U files). Each word is its word embedding and, optionally, features
+that a small convolutional network computes from its characters, so that words never
+seen in training still get a useful vector. A recurrent stack reads the sentence and a
+softmax predicts every word's tag from its state. `evaluate` reports token accuracy,
+entity F1 (for BIO tags) and the accuracy on words outside the vocabulary.
+
+In the embedded data an ambiguous name ("Jordan") is a person, an organisation or a
+place depending on the words *after* it, so a left-to-right tagger cannot know its tag
+when it reaches it; the bidirectional tagger (the default) can. Compare with
+``--no-bidirectional``.
+
+Data: a folder with a training file (and optionally valid/dev and test files) in CoNLL
+(``.conll``, ``.txt``: whitespace-separated columns, the token first and by default the
+tag last, a blank line between sentences) or CoNLL-U (``.conllu``, by default the UPOS
+tags); a missing valid or test split is held out of train. Default: the embedded
+named-entity sentences.
+
+>>> config = Config(epochs=1, units=8)
+>>> data = prepare(config)  # doctest: +SKIP
+>>> model = build(config, data)  # doctest: +SKIP
+>>> predictor = Predictor(model, data.preprocessor, config)  # doctest: +SKIP
+>>> predictor.predict(["Jordan told reporters"])  # doctest: +SKIP
+[[('Jordan', 'B-PER'), ('told', 'O'), ('reporters', 'O')]]
+"""
+
+import dataclasses
+
+import numpy as np
+from sklearn.metrics import confusion_matrix
+
+from seqtasks.cells.registry import CELLS
+from seqtasks.data.batching import LengthBatches, pad
+from seqtasks.data.embedded import embedded_path
+from seqtasks.data.readers import CONLLU_FIELDS, read_tagged
+from seqtasks.data.splits import find_splits, hold_out
+from seqtasks.data.text import PAD, UNK, Vocabulary
+from seqtasks.errors import ConfigError, DataError
+from seqtasks.metrics import tagging_scores
+from seqtasks.models.tagger import build_tagger
+from seqtasks.plots import plot_confusion, plot_history
+from seqtasks.tasks.config import TaskConfig, like, setting
+from seqtasks.training import make_optimizer
+from seqtasks.validation import positive_int
+
+NAME = "tagging"
+OBJECTIVE = "val_accuracy"  # what a hyperparameter search optimises by default
+METRICS = ("loss", "accuracy")  # what the compiled model reports
+SEARCHABLE = ()  # hyperparameters of this task beyond the shared ones
+FIXED = {}  # values the architecture imposes on shared hyperparameters
+SPLITS = ("train", "valid", "test")
+SUFFIXES = (".conll", ".conllu", ".txt")
+SAMPLE_SENTENCES = 30  # test sentences in predictions.txt
+
+
+def valid_tag_column(name, value):
+    """`value`, lower-cased, if it is a CoNLL-U field name or a column number ("-1")."""
+    value = value.strip().lower()
+    if value in CONLLU_FIELDS or value.removeprefix("-").isdigit():
+        return value
+    raise ConfigError(f"{name} must be a CoNLL-U field ({', '.join(CONLLU_FIELDS)}) or a "
+                      f"0-based column number, got {value!r}")
+
+
+@dataclasses.dataclass
+class Config(TaskConfig):
+    """The tagging task's settings (the shared ones: `TaskConfig`).
+
+    >>> Config(cell="tdnn", bidirectional=False).cell
+    'tdnn'
+    """
+
+    cell: str = like("cell", "lstm", choices=(*CELLS, "tdnn"))
+    bidirectional: bool = like("bidirectional", True)
+    embedding_dim: int = like("embedding_dim", 64, help="width of the word embeddings")
+    epochs: int = like("epochs", 8)
+    learning_rate: float = like("learning_rate", 2e-3)
+    max_seconds: float | None = like("max_seconds", 170.0)
+    tag_column: str | None = setting(
+        None, "where the tags are: a CoNLL-U field (upos, xpos, ...) or a 0-based column "
+              "number (-1: the last); default: upos in CoNLL-U files, the last column in "
+              "CoNLL files", check=valid_tag_column)
+    char_features: bool = setting(True, "add character-CNN features to each word (they "
+                                         "give unseen words a vector from their spelling)")
+    char_filters: int = setting(64, "width of the character features", check=positive_int)
+    min_freq: int = setting(2, "training words seen fewer times become <unk> (which teaches "
+                               "the model a vector for unknown words)", check=positive_int)
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.cell == "tdnn" and self.bidirectional:
+            raise ConfigError("cell tdnn sees past inputs only and cannot be bidirectional; "
+                              "set bidirectional to False (--no-bidirectional)")
+
+
+class Preprocessor:
+    """Sentences <-> model tensors: the word, tag and character vocabularies.
+
+    Words and characters reserve ``<pad>`` (0) and ``<unk>`` (1); tags reserve ``<pad>``
+    only, which the model never predicts. Words are cut to `max_word_length` characters.
+
+    >>> p = Preprocessor.fit([(["Jordan", "said"], ["B-PER", "O"])], min_freq=1)
+    >>> p.encode([["Jordan", "smiled"]])["words"].tolist(), p.tags.tokens
+    ([[2, 1]], ['<pad>', 'B-PER', 'O'])
+    """
+
+    def __init__(self, words, tags, chars=None, max_word_length=20):
+        self.words, self.tags, self.chars = words, tags, chars
+        self.max_word_length = max_word_length
+
+    @classmethod
+    def fit(cls, sentences, min_freq=2, chars=True, max_word_length=20):
+        """The vocabularies of training ``(tokens, tags)`` `sentences`; words seen fewer
+        than `min_freq` times are left out (they become ``<unk>``)."""
+        token_lists = [tokens for tokens, _ in sentences]
+        words = Vocabulary.build(token_lists, min_freq=min_freq, reserved=(PAD, UNK))
+        tags = Vocabulary.build((tags for _, tags in sentences), reserved=(PAD,))
+        char_vocab = Vocabulary.build((list(token) for tokens in token_lists
+                                       for token in tokens), reserved=(PAD, UNK))
+        return cls(words, tags, char_vocab if chars else None, max_word_length)
+
+    def encode(self, token_lists):
+        """The model inputs of lists of tokens: ``{"words": (n, longest)}`` and, with
+        characters, ``{"chars": (n, longest, max_word_length)}``, int32, 0-padded."""
+        inputs = {"words": pad([self.words.encode(tokens) for tokens in token_lists])}
+        if self.chars is not None:
+            inputs["chars"] = self.encode_chars(token_lists, inputs["words"].shape)
+        return inputs
+
+    def encode_chars(self, token_lists, shape):
+        """The character ids of every token, (*shape, max_word_length)."""
+        chars = np.zeros((*shape, self.max_word_length), dtype="int32")
+        for i, tokens in enumerate(token_lists):
+            for j, token in enumerate(tokens):
+                ids = self.chars.encode(token[:self.max_word_length])
+                chars[i, j, :len(ids)] = ids
+        return chars
+
+    def encode_tags(self, tag_lists):
+        """Tag ids, int32 (n, longest), padded with 0."""
+        return pad([self.tags.encode(tags) for tags in tag_lists])
+
+    def decode(self, probabilities, lengths):
+        """The most likely tag of each token (never ``<pad>``), each row cut to its length."""
+        best = np.argmax(probabilities[..., 1:], axis=-1) + 1
+        return [self.tags.decode(row[:length], strip_special=False)
+                for row, length in zip(best, lengths)]
+
+    def get_config(self):
+        return {"words": self.words.get_config(), "tags": self.tags.get_config(),
+                "chars": None if self.chars is None else self.chars.get_config(),
+                "max_word_length": self.max_word_length}
+
+    @classmethod
+    def from_config(cls, config):
+        chars = config["chars"]
+        return cls(Vocabulary.from_config(config["words"]), Vocabulary.from_config(config["tags"]),
+                   None if chars is None else Vocabulary.from_config(chars),
+                   config["max_word_length"])
+
+
+def tokens_of(sentence):
+    """A sentence's tokens: a string split at whitespace, or a list of string tokens."""
+    tokens = sentence.split() if isinstance(sentence, str) else list(sentence)
+    if not all(isinstance(token, str) for token in tokens):
+        raise ConfigError(f"a sentence is a string or a list of string tokens, got {sentence!r}")
+    return tokens
+
+
+class Predictor:
+    """Tags new sentences with a trained tagger (`seqtasks.load` returns one).
+
+    ``predict(sentences)`` -> for each sentence (a string split at whitespace, or a list
+    of tokens) its ``(token, tag)`` pairs; ``write(results, file)`` writes them as
+    ``token<TAB>tag`` lines with a blank line after each sentence (``seqtasks predict``).
+
+    >>> predictor = seqtasks.load("runs/tagging")  # doctest: +SKIP
+    >>> predictor.predict(["Jordan told reporters", ["Ford", "said"]])  # doctest: +SKIP
+    [[('Jordan', 'B-PER'), ('told', 'O'), ('reporters', 'O')], [('Ford', 'B-ORG'), ...]]
+    """
+
+    def __init__(self, model, preprocessor, config):
+        self.model, self.preprocessor, self.config = model, preprocessor, config
+
+    def predict(self, sentences, batch_size=64):
+        sentences = [sentences] if isinstance(sentences, str) else list(sentences)
+        token_lists = [tokens_of(sentence) for sentence in sentences]
+        tag_lists = predict_tags(self.model, self.preprocessor, token_lists, batch_size)
+        return [list(zip(tokens, tags)) for tokens, tags in zip(token_lists, tag_lists)]
+
+    @staticmethod
+    def write(results, file):
+        for pairs in results:
+            file.writelines(f"{token}\t{tag}\n" for token, tag in pairs)
+            file.write("\n")
+
+
+def predict_tags(model, preprocessor, token_lists, batch_size=64):
+    """The predicted tags of each list of tokens (batched by length; none for no tokens)."""
+    tag_lists = [[] for _ in token_lists]
+    filled = [k for k, tokens in enumerate(token_lists) if tokens]
+    if not filled:
+        return tag_lists
+    batches = LengthBatches([token_lists[k] for k in filled], preprocessor.encode,
+                            [len(token_lists[k]) for k in filled], batch_size, shuffle=False)
+    for index, group in enumerate(batches.groups):
+        probabilities = np.asarray(model.predict_on_batch(batches[index]))
+        lengths = [len(batches.examples[k]) for k in group]
+        for k, tags in zip(group, preprocessor.decode(probabilities, lengths)):
+            tag_lists[filled[k]] = tags
+    return tag_lists
+
+
+@dataclasses.dataclass
+class Data:
+    """What `prepare` returns: the splits as ``(tokens, tags)`` sentences, their files, the
+    fitted preprocessor and the training and validation batches."""
+
+    sentences: dict
+    paths: dict
+    preprocessor: Preprocessor
+    train: LengthBatches
+    valid: LengthBatches
+
+
+def tag_field(path, tag_column):
+    """Where the tags of `path` are: ``(0-based column, field separator)`` (the
+    separator None: whitespace, as in CoNLL files)."""
+    conllu = path.suffix.lower() == ".conllu"
+    column = tag_column or ("upos" if conllu else "-1")
+    if column not in CONLLU_FIELDS:
+        return int(column), "\t" if conllu else None
+    if not conllu:
+        raise ConfigError(f"tag_column for CoNLL files such as {path.name} is a column "
+                          f"number, got {column!r}")
+    return CONLLU_FIELDS.index(column), "\t"
+
+
+def read_sentences(path, tag_column):
+    """The ``(tokens, tags)`` sentences of a CoNLL or CoNLL-U file."""
+    return read_tagged(path, tag_column=tag_field(path, tag_column)[0])
+
+
+def read_splits(config):
+    """``({split: sentences}, {split: path})``; a missing valid or test split is held out
+    of train (and its path is the training file's)."""
+    if config.data is None:
+        paths = {split: embedded_path("tagging", split) for split in SPLITS}
+    else:
+        paths = find_splits(config.data, SUFFIXES)
+    sentences = hold_out({split: read_sentences(path, config.tag_column) if path else None
+                          for split, path in paths.items()}, config.seed)
+    return sentences, {split: paths[split] or paths["train"] for split in SPLITS}
+
+
+def line_of_tag(path, tag, tag_column):
+    """The 1-based line of the first token of `path` tagged `tag` (None if none is)."""
+    column, separator = tag_field(path, tag_column)
+    lines = path.read_text(encoding="utf-8-sig").split("\n")
+    for number, line in enumerate(lines, start=1):
+        fields = line.removesuffix("\r").split(separator)
+        if -len(fields) <= column < len(fields) and fields[column] == tag:
+            return number
+    return None
+
+
+def check_tags(sentences, tags, path, tag_column):
+    """A DataError naming `path` and its line if a tag of `sentences` is not in `tags`."""
+    unknown = next((tag for _, row in sentences for tag in row if tag not in tags), None)
+    if unknown is not None:
+        raise DataError(f"tag {unknown!r} does not occur in the training sentences, so the "
+                        f"model cannot predict it", path=path,
+                        line=line_of_tag(path, unknown, tag_column))
+
+
+def longest_and_shortest_first(groups, lengths):
+    """`groups` with the batch of the longest sequence first and of the shortest second.
+
+    Keras fixes the input shapes of a `PyDataset` from its first two batches, keeping a
+    dimension where they agree; two first batches padded to the same length would make
+    it refuse every other length. (`LengthBatches` is the place for this fix.)
+    """
+    longest = [max(lengths[k] for k in group) for group in groups]
+    first, second = int(np.argmax(longest)), int(np.argmin(longest))
+    if first == second:
+        return groups
+    return [groups[first], groups[second],
+            *(group for k, group in enumerate(groups) if k not in (first, second))]
+
+
+def tagged_batches(preprocessor, sentences, batch_size, shuffle=True, seed=0):
+    """`LengthBatches` of ``(inputs, tag ids)`` of sentences of similar lengths."""
+
+    def encode(chunk):
+        return (preprocessor.encode([tokens for tokens, _ in chunk]),
+                preprocessor.encode_tags([tags for _, tags in chunk]))
+
+    lengths = [len(tokens) for tokens, _ in sentences]
+    batches = LengthBatches(sentences, encode, lengths, batch_size, shuffle=shuffle, seed=seed)
+    batches.groups = longest_and_shortest_first(batches.groups, lengths)
+    return batches
+
+
+def prepare(config):
+    """Reads the splits, fits the vocabularies on train, checks that valid and test use
+    only training tags, and batches train and valid."""
+    sentences, paths = read_splits(config)
+    preprocessor = Preprocessor.fit(sentences["train"], config.min_freq, config.char_features)
+    for split in ("valid", "test"):
+        check_tags(sentences[split], preprocessor.tags, paths[split], config.tag_column)
+    train = tagged_batches(preprocessor, sentences["train"], config.batch_size,
+                           seed=config.seed)
+    valid = tagged_batches(preprocessor, sentences["valid"], config.batch_size, shuffle=False)
+    return Data(sentences, paths, preprocessor, train, valid)
+
+
+def build(config, data):
+    """The compiled tagger: word embeddings (and character-CNN features) -> recurrent
+    stack -> softmax over the tags at every word. The padded steps carry the embedding's
+    mask to the output, so Keras leaves them out of the loss and the accuracy."""
+    preprocessor = data.preprocessor
+    model = build_tagger(
+        len(preprocessor.words), len(preprocessor.tags), embedding_dim=config.embedding_dim,
+        cell=config.cell, units=config.units, depth=config.depth,
+        bidirectional=config.bidirectional, dropout=config.dropout,
+        char_vocab_size=len(preprocessor.chars) if preprocessor.chars else None,
+        char_filters=config.char_filters, max_word_length=preprocessor.max_word_length,
+    )
+    model.compile(optimizer=make_optimizer(config.learning_rate, config.clipnorm, config.ema),
+                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def unknown_word_scores(token_lists, gold, predicted, words):
+    """The share of tokens outside `words` (they are ``<unk>`` to the model) and the
+    accuracy on them (None without any)."""
+    hits = [g == p for tokens, gold_tags, tags in zip(token_lists, gold, predicted)
+            for token, g, p in zip(tokens, gold_tags, tags) if token not in words]
+    return {"oov_rate": len(hits) / sum(map(len, token_lists)),
+            "oov_accuracy": float(np.mean(hits)) if hits else None}
+
+
+def tag_split(model, data, split, batch_size):
+    """``(token lists, gold tags, predicted tags)`` of the sentences of `split`."""
+    token_lists, gold = map(list, zip(*data.sentences[split]))
+    return token_lists, gold, predict_tags(model, data.preprocessor, token_lists, batch_size)
+
+
+def evaluate(model, data, config):
+    """Test token accuracy, entity F1 (BIO tags only), the rate of and accuracy on words
+    outside the vocabulary, validation accuracy and the test confusion matrix."""
+    token_lists, gold, predicted = tag_split(model, data, "test", config.batch_size)
+    _, valid_gold, valid_predicted = tag_split(model, data, "valid", config.batch_size)
+    tags = sorted(data.preprocessor.tags.tokens[1:])
+    matrix = confusion_matrix([tag for row in gold for tag in row],
+                              [tag for row in predicted for tag in row], labels=tags)
+    return {**tagging_scores(gold, predicted),
+            **unknown_word_scores(token_lists, gold, predicted, data.preprocessor.words),
+            "valid_accuracy": tagging_scores(valid_gold, valid_predicted)["accuracy"],
+            "test_sentences": len(token_lists), "parameters": model.count_params(),
+            "confusion_matrix": matrix.tolist(), "tags": tags}
+
+
+def write_sample(sentences, predicted, file):
+    """``token<TAB>gold<TAB>predicted`` lines (a fourth field ``*`` marks an error), a
+    blank line after each sentence."""
+    file.write("# token gold predicted (* marks an error)\n")
+    for (tokens, gold), tags in zip(sentences, predicted):
+        for token, right, guess in zip(tokens, gold, tags):
+            mark = "" if right == guess else "\t*"
+            file.write(f"{token}\t{right}\t{guess}{mark}\n")
+        file.write("\n")
+
+
+def report(model, data, config, metrics, history, folder):
+    """loss.png, confusion.png and predictions.txt (the first 30 test sentences)."""
+    plot_history(history, folder / "loss.png")
+    plot_confusion(metrics["confusion_matrix"], metrics["tags"], folder / "confusion.png")
+    sample = data.sentences["test"][:SAMPLE_SENTENCES]
+    predicted = predict_tags(model, data.preprocessor, [tokens for tokens, _ in sample])
+    with open(folder / "predictions.txt", "w", encoding="utf-8") as file:
+        write_sample(sample, predicted, file)
+    if config.verbose:
+        shown = {"accuracy": "test accuracy", "f1": "entity F1",
+                 "oov_accuracy": "accuracy on unknown words"}
+        print(", ".join(f"{label} {metrics[key]:.4f}" for key, label in shown.items()
+                        if metrics.get(key) is not None))
