@@ -276,21 +276,6 @@ def check_tags(sentences, tags, path, tag_column):
                         line=line_of_tag(path, unknown, tag_column))
 
 
-def longest_and_shortest_first(groups, lengths):
-    """`groups` with the batch of the longest sequence first and of the shortest second.
-
-    Keras fixes the input shapes of a `PyDataset` from its first two batches, keeping a
-    dimension where they agree; two first batches padded to the same length would make
-    it refuse every other length. (`LengthBatches` is the place for this fix.)
-    """
-    longest = [max(lengths[k] for k in group) for group in groups]
-    first, second = int(np.argmax(longest)), int(np.argmin(longest))
-    if first == second:
-        return groups
-    return [groups[first], groups[second],
-            *(group for k, group in enumerate(groups) if k not in (first, second))]
-
-
 def tagged_batches(preprocessor, sentences, batch_size, shuffle=True, seed=0):
     """`LengthBatches` of ``(inputs, tag ids)`` of sentences of similar lengths."""
 
@@ -298,10 +283,8 @@ def tagged_batches(preprocessor, sentences, batch_size, shuffle=True, seed=0):
         return (preprocessor.encode([tokens for tokens, _ in chunk]),
                 preprocessor.encode_tags([tags for _, tags in chunk]))
 
-    lengths = [len(tokens) for tokens, _ in sentences]
-    batches = LengthBatches(sentences, encode, lengths, batch_size, shuffle=shuffle, seed=seed)
-    batches.groups = longest_and_shortest_first(batches.groups, lengths)
-    return batches
+    return LengthBatches(sentences, encode, [len(tokens) for tokens, _ in sentences],
+                         batch_size, shuffle=shuffle, seed=seed)
 
 
 def prepare(config):
