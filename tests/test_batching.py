@@ -1,8 +1,9 @@
 import numpy as np
 import pytest
 
-from seqtasks.data.batching import (LengthBatches, length_groups, lm_random_batches,
-                                    lm_sequential_batches, pad)
+from seqtasks.data.batching import (LengthBatches, SequentialBatches, WindowBatches,
+                                    length_groups, lm_random_batches, lm_sequential_batches,
+                                    pad)
 from seqtasks.errors import ConfigError
 
 SEQUENCES = [[5, 6, 7], [8], [9, 10, 11, 12, 13], [14, 15]]
@@ -114,3 +115,37 @@ def test_lm_batches_reject_a_too_short_stream(batcher):
         batcher(np.arange(20), seq_len=5, batch_size=4)
     x, _ = batcher(np.arange(25), seq_len=5, batch_size=4, seed=4)
     assert x.shape == (4, 5)
+
+
+def epoch_of(batches):
+    return [batches[i][0].tolist() for i in range(len(batches))]
+
+
+def test_window_batches_are_redrawn_every_epoch_with_the_same_length():
+    batches = WindowBatches(np.arange(1000) % 97, seq_len=10, batch_size=4, seed=2)
+    first = epoch_of(batches)
+    lengths = set()
+    for _ in range(5):
+        batches.on_epoch_end()
+        lengths.add(len(batches))
+        assert all(len(batches[i][0]) == 4 for i in range(len(batches)))
+    assert lengths == {len(first)} and epoch_of(batches) != first
+    fixed = WindowBatches(np.arange(1000) % 97, 10, 4, seed=2, redraw=False)
+    before = epoch_of(fixed)
+    fixed.on_epoch_end()
+    assert epoch_of(fixed) == before
+
+
+@pytest.mark.parametrize("kind", [WindowBatches, SequentialBatches])
+def test_stream_batches_of_the_shortest_stream_hold_one_batch(kind):
+    for seed in range(5):  # every start offset leaves one batch
+        assert len(kind(np.arange(25), seq_len=5, batch_size=4, seed=seed)) == 1
+
+
+def test_sequential_batches_continue_each_other_the_same_every_epoch():
+    batches = SequentialBatches(np.arange(200), seq_len=5, batch_size=3, seed=1)
+    first = epoch_of(batches)
+    for (x, y), (next_x, _) in zip(batches, list(batches)[1:]):
+        assert (next_x[:, 0] == x[:, -1] + 1).all() and (y == x + 1).all()
+    batches.on_epoch_end()
+    assert epoch_of(batches) == first

@@ -7,8 +7,8 @@ import pytest
 from seqtasks.decoding.sampling import generate, sample_next
 from seqtasks.errors import ConfigError
 from seqtasks.models.language_model import (
-    build_language_model, initial_states_from, sequence_model_from, state_sizes,
-    step_model_from, stream_cross_entropy,
+    build_language_model, reset_states, sequence_model_from, state_sizes, step_model_from,
+    stream_cross_entropy, zero_states,
 )
 
 
@@ -65,27 +65,15 @@ def test_generate_is_incremental_one_call_per_token():
         assert lengths == [len(prompt)] + [1] * (length - 1)
 
 
-def test_generate_accepts_any_callable():
-    step = step_model_from(build_language_model(vocab_size=6, embedding_dim=2, units=3))
-    calls = []
-
-    def plain(inputs):
-        calls.append(inputs[0].shape)
-        return step(inputs)
-
-    states = [np.zeros((1, 3), "float32")] * 2  # an LSTM: h and c
-    assert len(generate(plain, [1, 2, 3], 4, seed=0, initial_states=states)) == 4
-    assert calls == [(1, 3), (1, 1), (1, 1), (1, 1)]
-
-
-def test_generate_matches_rereading_the_whole_prefix():
+@pytest.mark.parametrize("cell", ["gru", "tdnn", "narx"])
+def test_generate_matches_rereading_the_whole_prefix(cell):
     """Carrying the state gives exactly the distributions of re-running the full prefix."""
-    model = build_language_model(vocab_size=10, embedding_dim=4, units=8, cell="gru", depth=2)
+    model = build_language_model(vocab_size=10, embedding_dim=4, units=8, cell=cell, depth=2)
     step = step_model_from(model)
     ids = generate(step, [1, 2], 6, temperature=0.0, seed=0)
     prefix = [1, 2]
     for next_id in ids:
-        logits = keras.ops.convert_to_numpy(model([np.array([prefix])]))[0, -1]
+        logits = keras.ops.convert_to_numpy(model(np.array([prefix])))[0, -1]
         assert int(np.argmax(logits)) == next_id
         prefix.append(next_id)
     # The same seed gives the same text.
@@ -102,33 +90,6 @@ def test_stream_cross_entropy_equals_one_pass_over_the_stream():
     assert stream_cross_entropy(model, ids, rows=1, chunk=16) == pytest.approx(expected, rel=1e-4)
 
 
-def test_condition_sets_the_initial_state_and_changes_the_text():
-    """One-to-many: a conditioned model learns two 'styles' from one vector each."""
-    keras.utils.set_random_seed(0)
-    model = build_language_model(vocab_size=4, embedding_dim=4, units=16, cell="gru",
-                                 condition_dim=2)
-    assert [t.name for t in model.inputs] == ["tokens", "condition"]
-    # After the start token 0, condition [1, 0] gives 1 2 1 2 ... and [0, 1] gives 3 3 3 ...
-    tokens = np.array([[0] + [1, 2] * 5, [0] + [3] * 10] * 32, dtype="int32")
-    conditions = np.array([[1, 0], [0, 1]] * 32, dtype="float32")
-    targets = np.roll(tokens, -1, axis=1)
-    targets[:, -1] = tokens[:, -2]
-    model.compile(keras.optimizers.Adam(0.02),
-                  keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-    model.fit([tokens, conditions], targets, epochs=30, batch_size=64, verbose=0)
-
-    step = step_model_from(model)
-    texts = []
-    for condition in ([1, 0], [0, 1]):
-        states = initial_states_from(model, condition=[condition])
-        assert [s.shape for s in states] == [(1, 16)]
-        texts.append(generate(step, [0], 6, temperature=0.0, initial_states=states))
-    assert texts[0] != texts[1]
-    assert texts[0] == [1, 2, 1, 2, 1, 2] and texts[1] == [3, 3, 3, 3, 3, 3]
-    with pytest.raises(ConfigError, match="conditioned"):
-        initial_states_from(model)
-
-
 def test_state_sizes_and_step_model_of_a_loaded_model(tmp_path):
     model = build_language_model(vocab_size=9, embedding_dim=4, units=5, cell="lstm", depth=2,
                                  dropout=0.2)
@@ -136,12 +97,27 @@ def test_state_sizes_and_step_model_of_a_loaded_model(tmp_path):
     model.save(tmp_path / "lm.keras")
     loaded = keras.saving.load_model(tmp_path / "lm.keras", safe_mode=True)
     tokens = np.array([[1, 2, 3, 4]])
-    zeros = initial_states_from(loaded)
+    zeros = zero_states(loaded)
     expected = keras.ops.softmax(model.predict(tokens, verbose=0)[:, -1])
     for m in (loaded, model):
         probs = step_model_from(m)([tokens, *zeros])[0]
         np.testing.assert_allclose(probs, expected, atol=1e-5)
         assert sequence_model_from(m)([tokens, *zeros])[0].shape == (1, 4, 9)
+
+
+def test_a_stateful_model_carries_its_states_and_its_step_model_takes_any_batch(tmp_path):
+    model = build_language_model(vocab_size=7, embedding_dim=4, units=6, cell="lstm",
+                                 stateful_batch_size=2)
+    tokens = np.random.default_rng(0).integers(0, 7, (2, 10)).astype("int32")
+    whole = model.predict_on_batch(tokens)
+    reset_states(model)
+    halves = [model.predict_on_batch(tokens[:, :5]), model.predict_on_batch(tokens[:, 5:])]
+    np.testing.assert_allclose(np.concatenate(halves, axis=1), whole, atol=1e-5)
+    model.save(tmp_path / "stateful.keras")
+    loaded = keras.saving.load_model(tmp_path / "stateful.keras", safe_mode=True)
+    for m in (model, loaded):
+        probs = step_model_from(m).predict_on_batch([tokens[:1], *zero_states(m)])[0]
+        np.testing.assert_allclose(probs, keras.ops.softmax(whole[:1, -1]), atol=1e-5)
 
 
 def test_bad_arguments():

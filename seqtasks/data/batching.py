@@ -220,10 +220,11 @@ class SequentialBatches(WindowBatches):
     """Batches that continue each other (`lm_sequential_batches`), for a stateful model.
 
     Row ``b`` of batch ``k + 1`` starts where row ``b`` of batch ``k`` ended; the batches
-    come in order, the same every epoch. ``before_pass``, when set, is called with no
-    arguments at the start of every pass over them: Keras calls `on_epoch_begin` before
-    each training epoch and each validation run, so a stateful model whose states are
-    reset there starts every pass from zero and carries its states from batch to batch.
+    come in order (train with ``shuffle=False``), the same every epoch. The model's
+    states are reset by a callback
+    (`seqtasks.models.language_model.ResetStates`), not here: a `tf.data` pipeline
+    reads batches ahead of training, so a pass's first batch is read before the pass
+    begins.
 
     Example:
 
@@ -235,14 +236,9 @@ class SequentialBatches(WindowBatches):
 
     def __init__(self, ids, seq_len, batch_size, seed=0):
         super().__init__(ids, seq_len, batch_size, seed, redraw=False)
-        self.before_pass = None
 
     def draw(self, epoch):
         return lm_sequential_batches(self.ids, self.seq_len, self.batch_size, seed=self.seed)
-
-    def on_epoch_begin(self):
-        if self.before_pass is not None:
-            self.before_pass()
 
 
 def _offset_stream(ids, seq_len, batch_size, rng):

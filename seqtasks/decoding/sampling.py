@@ -14,13 +14,9 @@ Example:
 1
 """
 
-import json
-from pathlib import Path
-
-import keras
 import numpy as np
 
-from seqtasks.errors import ConfigError, DataError
+from seqtasks.errors import ConfigError
 from seqtasks.validation import non_negative_int, non_negative_number
 
 
@@ -65,26 +61,18 @@ def sample_next(probs_or_logits, temperature=1.0, top_k=None, rng=None, from_log
     return int(choice[0]) if single else choice
 
 
-def _zero_states(step_model, batch_size):
-    if not hasattr(step_model, "inputs"):
-        raise ConfigError("pass initial_states: the step model is not a Keras model")
-    return [np.zeros((batch_size, int(t.shape[-1])), "float32") for t in step_model.inputs[1:]]
-
-
 def generate(step_model, prompt_ids, length, temperature=1.0, top_k=None, seed=None,
-             initial_states=None, exclude_ids=()):
+             exclude_ids=()):
     """Generates `length` token ids after `prompt_ids`, one step-model call per new token.
 
     Args:
         step_model: a Keras model ``[tokens (1, time), *states] -> [probs (1, vocab),
             *new_states]``, such as `seqtasks.models.language_model.step_model_from(model)`
-            (run with `predict_on_batch`), or any callable with that signature.
+            (run with `predict_on_batch`); the states start at zero.
         prompt_ids: the prompt's token ids (at least one).
         length: the number of new tokens.
         temperature, top_k: see `sample_next`.
         seed: the sampling seed (the same seed gives the same text).
-        initial_states: the states before the prompt (default: zeros; for a conditioned
-            model, `initial_states_from(model, condition=...)`).
         exclude_ids: ids never to generate (e.g. padding and ``<unk>``).
 
     Returns:
@@ -98,60 +86,15 @@ def generate(step_model, prompt_ids, length, temperature=1.0, top_k=None, seed=N
         raise ConfigError("the prompt must have at least one token")
     length = non_negative_int("length", length)
     rng = np.random.default_rng(seed)
-    states = list(initial_states) if initial_states is not None else _zero_states(step_model, 1)
+    states = [np.zeros((1, int(t.shape[-1])), "float32") for t in step_model.inputs[1:]]
     exclude = [int(i) for i in exclude_ids if i is not None]
     generated = []
     tokens = prompt
-    # A Keras model runs compiled (`predict_on_batch`); any other callable is called.
-    call = getattr(step_model, "predict_on_batch", step_model)
     while len(generated) < length:
-        probs, *states = call([tokens, *(keras.ops.convert_to_numpy(s) for s in states)])
+        probs, *states = step_model.predict_on_batch([tokens, *states])
         probs = np.array(probs[0], dtype="float64")
         probs[exclude] = 0.0
         next_id = sample_next(probs, temperature, top_k, rng)
         generated.append(next_id)
         tokens = np.array([[next_id]], dtype="int32")
     return generated
-
-
-def load_run(run_dir):
-    """Loads ``(model, tokenizer, vocabulary)`` from a generation run folder."""
-    from seqtasks.data.text import Vocabulary, tokenizer_from_config
-
-    run_dir = Path(run_dir)
-    model_path = run_dir / "model.keras"
-    if not model_path.is_file():
-        raise DataError("no model.keras in the run folder", path=run_dir)
-    tokenizer_path = run_dir / "tokenizer.json"
-    try:
-        tokenizer = tokenizer_from_config(json.loads(tokenizer_path.read_text("utf-8")))
-    except FileNotFoundError:
-        raise DataError("file not found", path=tokenizer_path) from None
-    except (json.JSONDecodeError, AttributeError, TypeError, KeyError) as err:
-        raise DataError(f"not a tokenizer config ({err})", path=tokenizer_path) from None
-    vocabulary = Vocabulary.load(run_dir / "vocab.json")
-    model = keras.saving.load_model(model_path, safe_mode=True)
-    return model, tokenizer, vocabulary
-
-
-def generate_from_run(run_dir, prompt, length=200, temperature=1.0, top_k=None, seed=None):
-    """Continues the text `prompt` with a saved generation run; returns the new text only.
-
-    Loads ``model.keras``, ``tokenizer.json`` and ``vocab.json`` from `run_dir` (as the
-    `generation` recipe writes them), rebuilds the step model from the loaded layers and
-    samples `length` tokens (see `generate`), never padding or ``<unk>``. Characters of
-    the prompt that the vocabulary lacks are read as ``<unk>``. An unconditioned model only.
-
-    Example (after ``seqtasks run generation --out runs/generation``):
-
-    >>> print(generate_from_run("runs/generation", "def ", length=40, seed=1))  # doctest: +SKIP
-    """
-    from seqtasks.models.language_model import step_model_from
-
-    model, tokenizer, vocabulary = load_run(run_dir)
-    prompt_ids = vocabulary.encode(tokenizer.tokenize(prompt))
-    if not prompt_ids:
-        raise ConfigError("the prompt is empty: give at least one character")
-    ids = generate(step_model_from(model), prompt_ids, length, temperature, top_k, seed,
-                   exclude_ids=(vocabulary.pad_id, vocabulary.unk_id))
-    return tokenizer.detokenize(vocabulary.decode(ids))

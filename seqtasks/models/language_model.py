@@ -12,10 +12,13 @@ same layers can be rewired into a STEP model (`step_model_from`) that takes the
 recurrent states of every layer as inputs and returns the new states: generation then
 feeds one token per call and carries the state, never re-reading the prefix.
 
-With ``condition_dim``, the model has a second input, one vector per sequence (a label
-one-hot, a seed vector...), that sets the initial state of every layer through a Dense
-layer per state (``tanh``): the "one" of one-to-many. `initial_states_from` computes those
-states for generation.
+With ``stateful_batch_size`` the recurrent layers are stateful (Keras's ``stateful=True``):
+each batch starts from the states the previous batch left, for truncated backpropagation
+through time over batches that continue each other
+(`seqtasks.data.batching.SequentialBatches`); `reset_states` zeroes them, and the
+callback `ResetStates` does at the start of every epoch and validation. The step and
+sequence models still take any batch size: they read the same cells (the same weights)
+through stateless layers.
 
 Example:
 
@@ -37,15 +40,10 @@ from seqtasks.validation import positive_int, rate
 
 EMBEDDING = "embedding"
 OUTPUT = "next_token"
-CONDITION = "condition"
 
 
 def _recurrent_name(k):
     return f"recurrent_{k}"
-
-
-def _condition_name(k, j):
-    return f"condition_to_state_{k}_{j}"
 
 
 def _state_sizes(cell):
@@ -60,7 +58,7 @@ def build_language_model(
     units=256,
     depth=1,
     dropout=0.0,
-    condition_dim=None,
+    stateful_batch_size=None,
     name="language_model",
 ):
     """The training model: int tokens (batch, time) -> next-token logits (batch, time, vocab).
@@ -68,48 +66,40 @@ def build_language_model(
     Args:
         vocab_size: the number of token ids (the softmax width).
         embedding_dim: the width of the token embeddings.
-        cell: a cell name from `seqtasks.cells.CELLS`.
+        cell: a cell name from `seqtasks.cells.CELLS`, or "tdnn".
         units: units of every recurrent layer.
         depth: the number of stacked recurrent layers.
         dropout: the dropout rate after every recurrent layer (training only).
-        condition_dim: None, or the width of a conditioning vector that sets the initial
-            states; the model's inputs are then ``[tokens, condition]``.
+        stateful_batch_size: None, or the fixed batch size of a stateful model whose
+            recurrent layers carry their states from one batch to the next.
 
     Returns:
         An uncompiled `keras.Model` whose outputs are logits: compile it with
         ``SparseCategoricalCrossentropy(from_logits=True)``.
+
+    Example:
+
+    >>> build_language_model(vocab_size=30, units=8, stateful_batch_size=4).output_shape
+    (4, None, 30)
     """
     vocab_size = positive_int("vocab_size", vocab_size)
     embedding_dim = positive_int("embedding_dim", embedding_dim)
     units, depth = positive_int("units", units), positive_int("depth", depth)
     dropout = rate("dropout", dropout)
-    if condition_dim is not None:
-        condition_dim = positive_int("condition_dim", condition_dim)
+    stateful = stateful_batch_size is not None
+    if stateful:
+        stateful_batch_size = positive_int("stateful_batch_size", stateful_batch_size)
 
-    tokens = keras.Input((None,), dtype="int32", name="tokens")
-    inputs = [tokens]
+    tokens = keras.Input(batch_shape=(stateful_batch_size, None), dtype="int32", name="tokens")
     x = keras.layers.Embedding(vocab_size, embedding_dim, name=EMBEDDING)(tokens)
-    condition = None
-    if condition_dim is not None:
-        condition = keras.Input((condition_dim,), name=CONDITION)
-        inputs.append(condition)
     for k in range(depth):
-        layer = Recurrent(
-            make_cell(cell, units), return_sequences=True, return_state=True,
-            name=_recurrent_name(k),
-        )
-        initial_state = None
-        if condition is not None:
-            # The one-to-many idea: one vector per sequence becomes every initial state.
-            initial_state = [
-                keras.layers.Dense(size, activation="tanh", name=_condition_name(k, j))(condition)
-                for j, size in enumerate(_state_sizes(layer.cell))
-            ]
-        x = layer(x, initial_state=initial_state)[0]
+        layer = Recurrent(make_cell(cell, units), return_sequences=True, return_state=True,
+                          stateful=stateful, name=_recurrent_name(k))
+        x = layer(x)[0]
         if dropout:
             x = keras.layers.Dropout(dropout, name=f"dropout_{k}")(x)
     logits = keras.layers.Dense(vocab_size, name=OUTPUT)(x)
-    return keras.Model(inputs, logits, name=name)
+    return keras.Model(tokens, logits, name=name)
 
 
 def recurrent_layers(model):
@@ -130,7 +120,52 @@ def state_sizes(model):
     return [size for layer in recurrent_layers(model) for size in _state_sizes(layer.cell)]
 
 
-def _stateful_graph(model, last_only):
+def zero_states(model, batch_size=1):
+    """Zero states for the step and sequence models: float32 arrays (batch_size, size)."""
+    return [np.zeros((batch_size, size), "float32") for size in state_sizes(model)]
+
+
+def reset_states(model):
+    """Zeroes the carried states of a stateful model (`stateful_batch_size`).
+
+    Example:
+
+    >>> model = build_language_model(vocab_size=5, units=3, stateful_batch_size=2)
+    >>> _ = model(np.ones((2, 4), "int32"))
+    >>> reset_states(model)
+    >>> float(np.abs(keras.ops.convert_to_numpy(recurrent_layers(model)[0].states[0])).max())
+    0.0
+    """
+    for layer in recurrent_layers(model):
+        layer.reset_state()
+
+
+class ResetStates(keras.callbacks.Callback):
+    """Zeroes a stateful model's states at the start of every training epoch and of every
+    evaluation (the validation after each epoch), so each pass over sequential batches
+    starts from zero and carries its states from batch to batch.
+
+    >>> model.fit(SequentialBatches(ids, 64, 32), shuffle=False,  # doctest: +SKIP
+    ...           callbacks=[ResetStates()])
+    """
+
+    def on_epoch_begin(self, epoch, logs=None):
+        reset_states(self.model)
+
+    def on_test_begin(self, logs=None):
+        reset_states(self.model)
+
+
+def _stateless(layer):
+    """`layer`, or for a stateful one a stateless layer over the same cell (the same
+    weights) that takes any batch size and leaves the carried states alone."""
+    if not layer.stateful:
+        return layer
+    return Recurrent(layer.cell, use_fused=layer.use_fused, return_sequences=True,
+                     return_state=True, name=f"{layer.name}_stateless")
+
+
+def _explicit_state_graph(model, last_only):
     """Inputs ``[tokens, *states]`` and outputs ``[probs, *new_states]`` over `model`'s layers."""
     layers = recurrent_layers(model)
     tokens = keras.Input((None,), dtype="int32", name="tokens")
@@ -139,7 +174,7 @@ def _stateful_graph(model, last_only):
     for k, layer in enumerate(layers):
         states = [keras.Input((size,), name=f"state_{k}_{j}")
                   for j, size in enumerate(_state_sizes(layer.cell))]
-        outputs = layer(x, initial_state=states)
+        outputs = _stateless(layer)(x, initial_state=states)
         x = outputs[0]
         state_inputs += states
         new_states += list(outputs[1:])
@@ -156,48 +191,19 @@ def step_model_from(model):
     generating, or a whole prompt once) and the states of every recurrent layer in
     order (see `state_sizes`). Outputs: ``[probs, *new_states]``, probs (batch, vocab)
     being the next-token distribution after the last input token. Dropout is left out
-    (inference). Works on a model loaded back from ``model.keras``.
+    (inference). Works on a model loaded back from ``model.keras``, stateful or not.
     """
-    inputs, outputs = _stateful_graph(model, last_only=True)
+    inputs, outputs = _explicit_state_graph(model, last_only=True)
     return keras.Model(inputs, outputs, name="step_model")
 
 
 def sequence_model_from(model):
     """Like `step_model_from`, but probs are (batch, time, vocab): every step's prediction."""
-    inputs, outputs = _stateful_graph(model, last_only=False)
+    inputs, outputs = _explicit_state_graph(model, last_only=False)
     return keras.Model(inputs, outputs, name="sequence_model")
 
 
-def initial_states_from(model, batch_size=1, condition=None):
-    """The initial states for the step model: zeros, or those `condition` sets.
-
-    Args:
-        model: the training model (built by `build_language_model`, or loaded back).
-        batch_size: the number of sequences (ignored with `condition`).
-        condition: None, or an array (batch, condition_dim) for a conditioned model.
-
-    Returns:
-        A list of float32 arrays (batch, size), in step-model input order.
-    """
-    layers = recurrent_layers(model)
-    names = {layer.name for layer in model.layers}
-    conditioned = _condition_name(0, 0) in names
-    if condition is None:
-        if conditioned:
-            raise ConfigError("this language model is conditioned: pass a condition vector")
-        return [np.zeros((batch_size, size), "float32") for size in state_sizes(model)]
-    if not conditioned:
-        raise ConfigError("this language model takes no condition")
-    condition = np.atleast_2d(np.asarray(condition, "float32"))
-    states = []
-    for k, layer in enumerate(layers):
-        for j in range(len(_state_sizes(layer.cell))):
-            dense = model.get_layer(_condition_name(k, j))
-            states.append(keras.ops.convert_to_numpy(dense(condition)))
-    return states
-
-
-def stream_cross_entropy(model, ids, rows=32, chunk=256, condition=None):
+def stream_cross_entropy(model, ids, rows=32, chunk=256):
     """The mean next-token cross-entropy (nats/token) over one long token stream.
 
     The stream is cut into `rows` contiguous pieces that are read in parallel in
@@ -219,15 +225,13 @@ def stream_cross_entropy(model, ids, rows=32, chunk=256, condition=None):
         raise ConfigError(f"{len(ids)} tokens are too few to score")
     pieces = ids[: rows * row_len].reshape(rows, row_len)
     sequence_model = sequence_model_from(model)
-    states = initial_states_from(model, rows, condition)
+    states = zero_states(model, rows)
     total, count = 0.0, 0
     for start in range(0, row_len - 1, chunk):
         x = pieces[:, start : start + chunk]
         y = pieces[:, start + 1 : start + chunk + 1]
         x = x[:, : y.shape[1]]
-        outputs = sequence_model.predict_on_batch([x, *states])
-        probs = outputs[0]
-        states = outputs[1:]
+        probs, *states = sequence_model.predict_on_batch([x, *states])
         picked = np.take_along_axis(probs, y[..., None], axis=-1)[..., 0]
         total -= np.log(np.maximum(picked, 1e-12)).sum()
         count += y.size
@@ -238,53 +242,19 @@ def position_cross_entropy(model, inputs, targets, batch_size=64):
     """The mean cross-entropy (nats) at each position of windows read from a zero state.
 
     Shows how much the model gains from context: position 0 is predicted from one
-    character, position t from t + 1. Returns an array of length ``inputs.shape[1]``.
-    """
-    logits = model.predict(inputs, batch_size=batch_size, verbose=0)
-    logits = logits - logits.max(axis=-1, keepdims=True)
-    log_probs = logits - np.log(np.exp(logits).sum(axis=-1, keepdims=True))
-    picked = np.take_along_axis(log_probs, np.asarray(targets)[..., None], axis=-1)[..., 0]
-    return -picked.mean(axis=0)
-
-
-class WindowBatches(keras.utils.PyDataset):
-    """Truncated-BPTT batches of random windows of a token stream, redrawn every epoch.
-
-    Each epoch is `seqtasks.data.batching.lm_random_batches` with the seed ``seed + epoch``:
-    a new random start offset (so windows are cut at new places) and a new shuffle.
-    With ``redraw=False`` the same windows come every epoch (for validation).
+    token, position t from t + 1. Returns an array of length ``inputs.shape[1]``.
 
     Example:
 
-    >>> batches = WindowBatches(np.arange(1000) % 7, seq_len=10, batch_size=4)
-    >>> x, y = batches[0]
-    >>> x.shape, bool(((x + 1) % 7 == y).all())
-    ((4, 10), True)
+    >>> model = build_language_model(vocab_size=5, embedding_dim=4, units=4)
+    >>> x = np.arange(60).reshape(6, 10) % 5
+    >>> position_cross_entropy(model, x, (x + 1) % 5).shape
+    (10,)
     """
-
-    def __init__(self, ids, seq_len, batch_size, seed=0, redraw=True):
-        super().__init__()
-        from seqtasks.data.batching import lm_random_batches
-
-        self._draw = lambda epoch: lm_random_batches(ids, seq_len, batch_size, seed=seed + epoch)
-        self.batch_size = batch_size
-        self.redraw = redraw
-        self.epoch = 0
-        self.inputs, self.targets = self._draw(0)
-        # The fewest batches any start offset gives, so every epoch has the same length.
-        self._length = (len(ids) - seq_len - 1) // seq_len // batch_size
-        if self._length < 1:
-            raise ConfigError(f"{len(ids)} tokens are too few for one batch of "
-                              f"{batch_size} x {seq_len}")
-
-    def __len__(self):
-        return self._length
-
-    def __getitem__(self, index):
-        rows = slice(index * self.batch_size, (index + 1) * self.batch_size)
-        return self.inputs[rows], self.targets[rows]
-
-    def on_epoch_end(self):
-        if self.redraw:
-            self.epoch += 1
-            self.inputs, self.targets = self._draw(self.epoch)
+    sequence_model = sequence_model_from(model)
+    picked = []
+    for start in range(0, len(inputs), batch_size):
+        x, y = inputs[start : start + batch_size], targets[start : start + batch_size]
+        probs = sequence_model.predict_on_batch([x, *zero_states(model, len(x))])[0]
+        picked.append(np.take_along_axis(probs, np.asarray(y)[..., None], axis=-1)[..., 0])
+    return -np.log(np.maximum(np.concatenate(picked), 1e-12)).mean(axis=0)
