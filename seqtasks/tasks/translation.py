@@ -330,10 +330,8 @@ def evaluate(model, data, config):
     headline figures are the beam's), with the sizes of the data and vocabularies."""
     predictor = Predictor(model, data.preprocessor, config)
     sources, references = zip(*data.pairs["test"])
-    started = time.monotonic()
-    greedy = predictor.predict(sources, beam_size=1)
-    greedy_seconds = round(time.monotonic() - started, 1)
-    beam = predictor.predict(sources)
+    greedy, greedy_seconds = timed(predictor.predict, sources, beam_size=1)
+    beam, beam_seconds = timed(predictor.predict, sources)
     beam_scores = translation_scores(beam, references)
     return {**beam_scores, "greedy": translation_scores(greedy, references),
             "beam": {**beam_scores, "beam_size": config.beam_size,
@@ -342,8 +340,14 @@ def evaluate(model, data, config):
             "train_pairs_dropped": data.train_pairs_dropped,
             "source_vocab": len(data.preprocessor.source_vocab),
             "target_vocab": len(data.preprocessor.target_vocab),
-            "greedy_seconds": greedy_seconds,
-            "beam_seconds": round(time.monotonic() - started - greedy_seconds, 1)}
+            "greedy_seconds": greedy_seconds, "beam_seconds": beam_seconds}
+
+
+def timed(call, *args, **kwargs):
+    """``(call(*args, **kwargs), the seconds it took, to 0.1)``."""
+    started = time.monotonic()
+    result = call(*args, **kwargs)
+    return result, round(time.monotonic() - started, 1)
 
 
 def report(model, data, config, metrics, history, folder):
