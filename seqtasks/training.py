@@ -121,3 +121,16 @@ def fit(
             "training loss became NaN/inf; lower --learning-rate or set --clipnorm"
         )
     return pd.read_csv(work_dir / "history.csv")
+
+
+def predict_batch(model, inputs):
+    """The model's outputs for one batch of `inputs`, as NumPy arrays.
+
+    `model.predict_on_batch`, except for a model compiled under a distribution strategy
+    with several replicas (``--distribute mirrored``): there Keras runs the whole batch on
+    every replica and returns all their rows, so `model.predict` splits it instead.
+    """
+    strategy = getattr(model, "distribute_strategy", None)
+    if strategy is not None and strategy.num_replicas_in_sync > 1:
+        return model.predict(inputs, verbose=0)
+    return keras.tree.map_structure(keras.ops.convert_to_numpy, model.predict_on_batch(inputs))

@@ -35,7 +35,7 @@ from seqtasks.metrics import classification_scores
 from seqtasks.models.classifier import POOLINGS, build_classifier
 from seqtasks.plots import plot_confusion, plot_history
 from seqtasks.tasks.config import TaskConfig, like, setting
-from seqtasks.training import make_optimizer
+from seqtasks.training import make_optimizer, predict_batch
 from seqtasks.validation import positive_int
 
 NAME = "sentiment"
@@ -140,7 +140,7 @@ def predict_probabilities(model, preprocessor, texts, batch_size=64):
                             shuffle=False)
     probabilities = np.zeros((len(texts), len(preprocessor.classes)), dtype="float32")
     for index, group in enumerate(batches.groups):
-        probabilities[group] = np.asarray(model.predict_on_batch(batches[index]))
+        probabilities[group] = predict_batch(model, batches[index])
     return probabilities
 
 

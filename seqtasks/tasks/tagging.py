@@ -43,7 +43,7 @@ from seqtasks.metrics import tagging_scores
 from seqtasks.models.tagger import build_tagger
 from seqtasks.plots import plot_confusion, plot_history
 from seqtasks.tasks.config import TaskConfig, like, setting
-from seqtasks.training import make_optimizer
+from seqtasks.training import make_optimizer, predict_batch
 from seqtasks.validation import positive_int
 
 NAME = "tagging"
@@ -207,7 +207,7 @@ def predict_tags(model, preprocessor, token_lists, batch_size=64):
     batches = LengthBatches([token_lists[k] for k in filled], preprocessor.encode,
                             [len(token_lists[k]) for k in filled], batch_size, shuffle=False)
     for index, group in enumerate(batches.groups):
-        probabilities = np.asarray(model.predict_on_batch(batches[index]))
+        probabilities = predict_batch(model, batches[index])
         lengths = [len(batches.examples[k]) for k in group]
         for k, tags in zip(group, preprocessor.decode(probabilities, lengths)):
             tag_lists[filled[k]] = tags
