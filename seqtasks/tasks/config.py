@@ -25,10 +25,9 @@ import typing
 from pathlib import Path
 
 from seqtasks.cells.registry import CELLS
+from seqtasks.distribute import STRATEGIES
 from seqtasks.errors import ConfigError
 from seqtasks.validation import non_negative_int, one_of, positive_int, positive_number, rate
-
-STRATEGIES = ("none", "mirrored")
 
 
 def setting(default, help, choices=None, check=None, parse=None):
