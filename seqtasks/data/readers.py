@@ -109,8 +109,8 @@ def read_text(path):
 
     Example:
 
-    >>> text = read_text("tinyshakespeare/input.txt")
-    >>> text[:14]
+    >>> text = read_text("tinyshakespeare/input.txt")  # doctest: +SKIP
+    >>> text[:14]  # doctest: +SKIP
     'First Citizen:'
     """
     return _read_file(path)
@@ -262,8 +262,8 @@ def read_conll(path, token_column=0, tag_column=-1):
 
     Example:
 
-    >>> tokens, tags = read_conll("conll2000_chunking/train.txt")[0]
-    >>> tokens[:3], tags[:3]
+    >>> tokens, tags = read_conll("conll2000_chunking/train.txt")[0]  # doctest: +SKIP
+    >>> tokens[:3], tags[:3]  # doctest: +SKIP
     (['Confidence', 'in', 'the'], ['B-NP', 'B-PP', 'B-NP'])
     """
     width = None
@@ -314,8 +314,8 @@ def read_conllu(path, tag_column="upos"):
 
     Example:
 
-    >>> tokens, tags = read_conllu("en_lines-ud-dev.conllu")[0]
-    >>> tokens[:3], tags[:3]
+    >>> tokens, tags = read_conllu("en_lines-ud-dev.conllu")[0]  # doctest: +SKIP
+    >>> tokens[:3], tags[:3]  # doctest: +SKIP
     (['When', 'a', 'user'], ['SCONJ', 'DET', 'NOUN'])
     """
     if isinstance(tag_column, str):
@@ -370,7 +370,7 @@ def read_tagged(path, **options):
 
     Example:
 
-    >>> sentences = read_tagged("en_lines-ud-dev.conllu", tag_column="xpos")
+    >>> sentences = read_tagged("en_lines-ud-dev.conllu", tag_column="xpos")  # doctest: +SKIP
     """
     reader = read_conllu if Path(path).suffix.lower() == ".conllu" else read_conll
     return reader(path, **options)
