@@ -17,6 +17,7 @@ from seqtasks.data.readers import read_labelled_text
 from seqtasks.errors import ConfigError
 from seqtasks.models.classifier import build_classifier
 from seqtasks.tasks import sentiment
+from seqtasks.tasks.config import parse_config
 
 TINY = ["--epochs", "1", "--units", "4", "--embedding-dim", "4", "--batch-size", "8",
         "--max-seconds", "20", "--min-freq", "1", "--verbose", "0"]
@@ -204,3 +205,12 @@ def test_config_checks_values_and_keeps_one_source_of_defaults():
     assert sentiment.Config.from_json(json.loads(json.dumps(config.to_json()))) == config
     with pytest.raises(ConfigError, match="no setting 'unitz'"):
         config.replace(unitz=3)
+
+
+def test_flags_parse_into_the_config_and_none_unsets_an_optional_setting():
+    config = parse_config(sentiment, ["--units", "8", "--no-bidirectional", "--max-seconds",
+                                      "none", "--clipnorm", "2.5", "--data", "here"])
+    assert (config.units, config.bidirectional, config.max_seconds, config.clipnorm) == (
+        8, False, None, 2.5)
+    assert str(config.data) == "here"
+    assert parse_config(sentiment, []) == sentiment.Config()

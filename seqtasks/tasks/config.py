@@ -158,13 +158,14 @@ class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter,
     """Shows every flag's default, and descriptions as written."""
 
 
-def _flag_type(field, kind):
-    """The argparse `type` of a field: parse the text, then run the field's check."""
+def _flag_type(field, kind, optional):
+    """The argparse `type` of a field: parse the text, then run the field's check; "none"
+    unsets an `optional` field."""
     parse = field.metadata.get("parse") or (kind if kind in (int, float, str, Path) else str)
     check = field.metadata.get("check")
 
     def convert(text):
-        if text.lower() in ("none", "null") and field.default is None:
+        if optional and text.lower() in ("none", "null"):
             return None
         try:
             value = parse(text)
@@ -196,7 +197,8 @@ def add_config_arguments(parser, config_class, skip=()):
             parser.add_argument(flag, action=argparse.BooleanOptionalAction, **options)
             continue
         choices = field.metadata.get("choices")
-        parser.add_argument(flag, type=_flag_type(field, kind), choices=choices,
+        parser.add_argument(flag, type=_flag_type(field, kind, _optional(hints[field.name])),
+                            choices=choices,
                             metavar=None if choices else field.name.upper(), **options)
     return parser
 
