@@ -121,7 +121,6 @@ def test_sequential_training_carries_the_state_across_batches(tmp_path):
         [stream_loss(model, data.valid)[0]] * 2, rel=1e-5)
 
 
-@pytest.mark.xfail(strict=True, reason="runner.train does not pass data.callbacks to fit yet")
 def test_run_task_trains_with_the_callbacks_of_the_data(monkeypatch, tmp_path):
     passed = {}
     monkeypatch.setattr(runner, "fit", lambda *args, **options: passed.update(options)

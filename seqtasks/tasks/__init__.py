@@ -5,7 +5,8 @@ A task module has
 - ``NAME`` and ``Config``: a `seqtasks.tasks.config.TaskConfig` dataclass, the single
   source of every setting's default, type, choices and help text;
 - ``prepare(config)``: reads and encodes the data; returns an object with
-  ``preprocessor`` (the fitted preprocessing), ``train`` and ``valid`` (Keras datasets);
+  ``preprocessor`` (the fitted preprocessing), ``train`` and ``valid`` (Keras datasets)
+  and, where training needs them, ``callbacks`` (Keras callbacks);
 - ``build(config, data)``: the compiled Keras model;
 - ``evaluate(model, data, config)``: the metrics dict on the test split;
 - ``report(model, data, config, metrics, history, folder)``: plots and a predictions sample;

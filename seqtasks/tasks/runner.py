@@ -41,13 +41,15 @@ def train(model, data, config, work):
     Training (`seqtasks.training.fit`) checkpoints every epoch (``--resume`` continues
     from there), stops early on the task's monitored metric (``config.monitor`` where the
     task has one, else ``val_loss``) and keeps its best epoch, within
-    ``config.max_seconds``. Returns the history; ``history.attrs["seconds"]`` is the
-    training time.
+    ``config.max_seconds``, with the Keras callbacks the data needs (``data.callbacks``,
+    e.g. resetting the states of stateful layers each epoch). Returns the history;
+    ``history.attrs["seconds"]`` is the training time.
     """
     started = time.monotonic()
     history = fit(model, data.train, data.valid, work, epochs=config.epochs,
                   max_seconds=config.max_seconds, patience=config.patience,
-                  monitor=getattr(config, "monitor", "val_loss"), verbose=config.verbose)
+                  monitor=getattr(config, "monitor", "val_loss"), verbose=config.verbose,
+                  extra_callbacks=getattr(data, "callbacks", ()))
     history.attrs["seconds"] = round(time.monotonic() - started, 1)
     return history
 

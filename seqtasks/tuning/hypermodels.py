@@ -99,7 +99,7 @@ class TaskHyperModel(keras_tuner.HyperModel):
                           epochs=epochs or self.config.epochs, initial_epoch=initial_epoch,
                           max_seconds=self.config.max_seconds, patience=self.config.patience,
                           monitor=self.objective, verbose=self.fit_verbose,
-                          extra_callbacks=list(callbacks))
+                          extra_callbacks=[*getattr(self.data, "callbacks", ()), *callbacks])
         finally:
             if (work / "history.csv").is_file():
                 self.epochs_trained += len(pd.read_csv(work / "history.csv"))

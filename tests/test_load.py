@@ -1,0 +1,75 @@
+"""Every task's run folder loads in a fresh process that imports only keras and seqtasks."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import seqtasks
+from seqtasks.tasks import TASK_NAMES, get_task
+from seqtasks.tasks.runner import run_task
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = {"epochs": 1, "units": 8, "embedding_dim": 8, "verbose": 0, "max_seconds": 10.0}
+# Per task: settings that keep the run to seconds, and the inputs to predict.
+SETTINGS = {
+    "sentiment": ({"min_freq": 1, "batch_size": 64}, ["a superb film", "the plot was dull"]),
+    "tagging": ({"batch_size": 64}, ["Jordan Smith smiled", "on monday , Austin residents voted"]),
+    "generation": ({"max_chars": 6000, "seq_len": 16, "batch_size": 8, "sample_length": 10},
+                   ["The "]),
+    "translation": ({"batch_size": 64}, ["the 3rd of March 2021", "5 May 1999"]),
+}
+OPTIONS = {"generation": {"length": 12, "temperature": 0.0}, "translation": {"beam_size": 2}}
+
+FRESH = """
+import json, sys
+import keras
+import seqtasks
+
+for run, inputs, options in json.loads(sys.argv[1]):
+    keras.saving.load_model(run + "/model.keras", safe_mode=True)
+    print(json.dumps(seqtasks.load(run).predict(inputs, **options)))
+"""
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("runs")
+    for name in TASK_NAMES:
+        task = get_task(name)
+        settings, _ = SETTINGS[name]
+        run_task(task, task.Config(**TINY, **settings, out=folder / name))
+    return folder
+
+
+@pytest.mark.e2e
+def test_each_run_loads_with_safe_mode_in_a_fresh_process_and_predicts_the_same(runs):
+    jobs = [(str(runs / name), SETTINGS[name][1], OPTIONS.get(name, {})) for name in TASK_NAMES]
+    result = subprocess.run([sys.executable, "-c", FRESH, json.dumps(jobs)], cwd=ROOT,
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    fresh = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(fresh) == len(TASK_NAMES)
+    for (run, inputs, options), predicted in zip(jobs, fresh):
+        here = json.loads(json.dumps(seqtasks.load(run).predict(inputs, **options)))
+        assert predicted == here, run
+        assert len(predicted) == len(inputs)
+
+
+@pytest.mark.e2e
+def test_every_run_folder_has_the_same_layout(runs):
+    for name in TASK_NAMES:
+        folder = runs / name
+        for file in ("model.keras", "preprocessing.json", "config.json", "metrics.json",
+                     "history.csv", "loss.png"):
+            assert (folder / file).stat().st_size > 0, (name, file)
+        config = json.loads((folder / "config.json").read_text())
+        assert config["task"] == name and config["config"]["epochs"] == 1
+        assert json.loads((folder / "preprocessing.json").read_text())["task"] == name
+        assert len(pd.read_csv(folder / "history.csv")) == 1
+        assert list(folder.glob("predictions.*")) or list(folder.glob("samples.*")) or \
+            list(folder.glob("translations.*")), name
+        assert not (folder / "backup").exists()
