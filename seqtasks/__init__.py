@@ -42,6 +42,7 @@ if "TF_CPP_MIN_LOG_LEVEL" not in os.environ and "tensorflow" not in sys.modules:
 from seqtasks.cells import ElmanCell, GRUCell, LSTMCell  # noqa: E402
 from seqtasks.errors import ConfigError, DataError, SeqtasksError  # noqa: E402
 from seqtasks.layers import Recurrent, recurrent_stack  # noqa: E402
+from seqtasks import models  # noqa: E402, F401  (registers the models' layers for loading)
 from seqtasks.tasks import load  # noqa: E402
 
 __version__ = "0.1.0"

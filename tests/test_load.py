@@ -1,6 +1,7 @@
 """Every task's run folder loads in a fresh process that imports only keras and seqtasks."""
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -73,3 +74,15 @@ def test_every_run_folder_has_the_same_layout(runs):
         assert list(folder.glob("predictions.*")) or list(folder.glob("samples.*")) or \
             list(folder.glob("translations.*")), name
         assert not (folder / "backup").exists()
+
+
+def test_import_seqtasks_registers_every_serializable_class():
+    names = sorted({name for path in (ROOT / "seqtasks").rglob("*.py")
+                    for name in re.findall(r"register_keras_serializable\([^)]*\)\s*\nclass (\w+)",
+                                           path.read_text(encoding="utf-8"))})
+    assert len(names) >= 10
+    check = ("import keras, seqtasks, sys; missing = [n for n in sys.argv[1:] if "
+             "keras.saving.get_registered_object('seqtasks>' + n) is None]; print(missing)")
+    result = subprocess.run([sys.executable, "-c", check, *names], cwd=ROOT,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0 and result.stdout.strip() == "[]", result.stdout + result.stderr

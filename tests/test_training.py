@@ -21,6 +21,7 @@ def test_run_folder_publishes_only_on_success(tmp_path):
     with pytest.raises(RuntimeError):
         with RunFolder(out) as work:
             (work / "metrics.json").write_text("half")
+            (work / "backup").mkdir()  # a training checkpoint: the run can be resumed
             raise RuntimeError("killed")
     assert (out / "metrics.json").read_text() == "good"
     assert (tmp_path / "run.partial" / "metrics.json").read_text() == "half"
@@ -29,6 +30,14 @@ def test_run_folder_publishes_only_on_success(tmp_path):
         (work / "metrics.json").write_text("resumed")
     assert (out / "metrics.json").read_text() == "resumed"
     assert not (tmp_path / "run.partial").exists() and not (tmp_path / "run.old").exists()
+
+
+def test_a_run_that_fails_before_any_checkpoint_leaves_nothing_behind(tmp_path):
+    with pytest.raises(ValueError):
+        with RunFolder(tmp_path / "run") as work:
+            (work / "config.json").write_text("{}")
+            raise ValueError("bad data")
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_resume_without_an_interrupted_run_is_an_error(tmp_path):

@@ -1,1 +1,14 @@
-"""Model builders for the four recipe architectures (classifier, tagger, language model, translator)."""
+"""Keras graph builders of the task architectures: classifier, tagger, language model,
+translator, sequence autoencoder.
+
+Importing this package (as ``import seqtasks`` does) registers every custom layer the
+models use, so ``keras.saving.load_model`` reads any saved seqtasks model.
+
+>>> from seqtasks.models.classifier import build_classifier
+>>> build_classifier(vocab_size=50, num_classes=2, units=4).output.shape
+(None, 2)
+"""
+
+from seqtasks.models import autoencoder, classifier, language_model, tagger, translator
+
+__all__ = ["autoencoder", "classifier", "language_model", "tagger", "translator"]
