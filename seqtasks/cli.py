@@ -125,7 +125,8 @@ def _diagnose_gradients(args):
     from seqtasks.analysis.diagnostics import run_gradient_diagnosis
 
     run_gradient_diagnosis(cells=args.cell.split(","), length=args.length, out_dir=args.out,
-                           train_steps=args.train_steps, seed=args.seed, units=args.units)
+                           train_steps=args.train_steps, seed=args.seed, units=args.units,
+                           verbose=True)
     print("|dL_T/dh_1| / |dL_T/dh_T| (smaller = gradients vanish over time):")
     print((Path(args.out) / "decay_ratios.json").read_text())
     print(f"gradient_flow.csv, gradient_flow.png, spectral_radius.json, clipping.csv in {args.out}")

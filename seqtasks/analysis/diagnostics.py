@@ -27,11 +27,12 @@ import pandas as pd
 from keras import ops
 
 from seqtasks.cells import GRUCell, LSTMCell, make_cell
+from seqtasks.data.memory import adding_problem
 from seqtasks.errors import ConfigError
 from seqtasks.layers import Recurrent
 from seqtasks.plots import _save, plt
+from seqtasks.progress import phase
 from seqtasks.runs import RunFolder, write_json
-from seqtasks.data.memory import adding_problem
 from seqtasks.training import make_optimizer
 
 
@@ -272,6 +273,7 @@ def run_gradient_diagnosis(
     batch=32,
     explode_radius=2.0,
     clip_steps=30,
+    verbose=False,
 ):
     """Writes the gradient diagnosis of `cells` into `out_dir` (atomically) and returns the flow.
 
@@ -279,7 +281,8 @@ def run_gradient_diagnosis(
     after training, plus an Elman cell rescaled to spectral radius `explode_radius`,
     labelled ``elman-rho<radius>``), ``spectral_radius.json`` (cell -> phase -> gate ->
     radius), ``decay_ratios.json`` (cell -> phase -> |dL_T/dh_1| / |dL_T/dh_T|) and
-    ``clipping.csv`` / ``.png`` (`clipping_demo` with `clip_steps` steps).
+    ``clipping.csv`` / ``.png`` (`clipping_demo` with `clip_steps` steps). `verbose`
+    prints a line as each cell's measurement starts and ends.
     """
     if not cells:
         raise ConfigError("cells: give at least one cell name")
@@ -287,8 +290,11 @@ def run_gradient_diagnosis(
     if explode_radius:
         runs.append(dict(cell="elman", radius=explode_radius, label=f"elman-rho{explode_radius:g}"))
     with RunFolder(out_dir) as work:
-        flows = [gradient_flow(length=length, units=units, batch=batch, train_steps=train_steps,
-                               seed=seed, **run) for run in runs]
+        flows = []
+        for run in runs:
+            with phase(f"measuring {run.get('label', run['cell'])}", verbose):
+                flows.append(gradient_flow(length=length, units=units, batch=batch,
+                                           train_steps=train_steps, seed=seed, **run))
         flow = pd.concat(flows, ignore_index=True)
         flow.to_csv(work / "gradient_flow.csv", index=False)
         plot_gradient_flow(flow, work / "gradient_flow.png")
@@ -298,8 +304,9 @@ def run_gradient_diagnosis(
         write_json(work / "decay_ratios.json",
                    {cell: ratios[cell].to_dict() for cell in ratios.index.unique(0)})
         if clip_steps:
-            demo = clipping_demo(length=length, units=units, radius=explode_radius or 2.0,
-                                 steps=clip_steps, batch=batch, seed=seed)
+            with phase("training with and without clipping", verbose):
+                demo = clipping_demo(length=length, units=units, radius=explode_radius or 2.0,
+                                     steps=clip_steps, batch=batch, seed=seed)
             demo.to_csv(work / "clipping.csv", index=False)
             plot_clipping(demo, work / "clipping.png")
     return flow

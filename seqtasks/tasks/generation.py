@@ -46,6 +46,7 @@ from seqtasks.models.language_model import (
     stream_cross_entropy,
 )
 from seqtasks.plots import plot_history
+from seqtasks.progress import phase
 from seqtasks.tasks.config import TaskConfig, float_list, like, setting
 from seqtasks.training import make_optimizer
 from seqtasks.validation import non_negative_number, positive_int
@@ -272,8 +273,10 @@ def evaluate(model, data, config):
     """Validation cross-entropy (nats/char) and perplexity over the whole validation text,
     the state carried through it, and the same for the n-gram baseline."""
     started = time.monotonic()
-    cross_entropy = stream_cross_entropy(model, data.valid_ids, rows=config.eval_rows)
-    baseline, k = ngram_baseline(data.train_ids, data.valid_ids, config.baseline_order)
+    with phase(f"scoring the {len(data.valid_text)} validation characters", config.verbose):
+        cross_entropy = stream_cross_entropy(model, data.valid_ids, rows=config.eval_rows)
+    with phase(f"fitting the {config.baseline_order}-gram baseline", config.verbose):
+        baseline, k = ngram_baseline(data.train_ids, data.valid_ids, config.baseline_order)
     return {"cross_entropy": cross_entropy, "perplexity": perplexity(cross_entropy),
             "baseline_cross_entropy": baseline, "baseline_perplexity": perplexity(baseline),
             "baseline": f"{config.baseline_order}-gram, add-k smoothing, k={k}",
@@ -313,8 +316,10 @@ def report(model, data, config, metrics, history, folder):
     plot_context(by_position, metrics["baseline_cross_entropy"], config.baseline_order,
                  folder / "context.png")
     prompt = config.prompt if config.prompt is not None else data.valid_text[:40]
-    write_samples(Predictor(model, data.preprocessor, config), prompt, config,
-                  folder / "samples.txt")
+    with phase(f"sampling {config.sample_length} characters at each of "
+               f"{len(config.temperatures)} temperatures", config.verbose):
+        write_samples(Predictor(model, data.preprocessor, config), prompt, config,
+                      folder / "samples.txt")
     if config.verbose:
         print(f"validation perplexity {metrics['perplexity']:.3f} ({metrics['baseline']}: "
               f"{metrics['baseline_perplexity']:.3f})")

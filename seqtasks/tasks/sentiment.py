@@ -34,6 +34,7 @@ from seqtasks.data.text import Vocabulary, WordTokenizer, tokenizer_from_config
 from seqtasks.metrics import classification_scores
 from seqtasks.models.classifier import POOLINGS, build_classifier
 from seqtasks.plots import plot_confusion, plot_history
+from seqtasks.progress import phase
 from seqtasks.tasks.config import TaskConfig, like, setting
 from seqtasks.training import make_optimizer, predict_batch
 from seqtasks.validation import positive_int
@@ -215,12 +216,14 @@ def evaluate(model, data, config):
     """Test accuracy, F1 and confusion matrix, and the bag-of-words baseline's accuracy."""
     test = data.frames["test"]
     started = time.monotonic()
-    probabilities = predict_probabilities(model, data.preprocessor, test["text"].tolist(),
-                                          config.batch_size)
+    with phase(f"classifying the {len(test)} test texts", config.verbose):
+        probabilities = predict_probabilities(model, data.preprocessor,
+                                              test["text"].tolist(), config.batch_size)
     scores = classification_scores(data.y["test"], probabilities.argmax(axis=-1),
                                    labels=range(len(data.preprocessor.classes)))
-    baseline = bag_of_words_baseline(data.frames["train"]["text"], data.y["train"],
-                                     test["text"], data.y["test"])
+    with phase("fitting the bag-of-words baseline", config.verbose):
+        baseline = bag_of_words_baseline(data.frames["train"]["text"], data.y["train"],
+                                         test["text"], data.y["test"])
     return {"accuracy": scores["accuracy"], "f1": scores["f1"], "baseline_accuracy": baseline,
             "confusion_matrix": scores["confusion_matrix"],
             "classes": data.preprocessor.classes, "test_examples": len(test),

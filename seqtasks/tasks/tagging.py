@@ -42,6 +42,7 @@ from seqtasks.errors import ConfigError, DataError
 from seqtasks.metrics import tagging_scores
 from seqtasks.models.tagger import build_tagger
 from seqtasks.plots import plot_confusion, plot_history
+from seqtasks.progress import phase
 from seqtasks.tasks.config import TaskConfig, like, setting
 from seqtasks.training import make_optimizer, predict_batch
 from seqtasks.validation import positive_int
@@ -335,8 +336,9 @@ def tag_split(model, data, split, batch_size):
 def evaluate(model, data, config):
     """Test token accuracy, entity F1 (BIO tags only), the rate of and accuracy on words
     outside the vocabulary, validation accuracy and the test confusion matrix."""
-    token_lists, gold, predicted = tag_split(model, data, "test", config.batch_size)
-    _, valid_gold, valid_predicted = tag_split(model, data, "valid", config.batch_size)
+    with phase("tagging the test and validation sentences", config.verbose):
+        token_lists, gold, predicted = tag_split(model, data, "test", config.batch_size)
+        _, valid_gold, valid_predicted = tag_split(model, data, "valid", config.batch_size)
     tags = sorted(data.preprocessor.tags.tokens[1:])
     matrix = confusion_matrix([tag for row in gold for tag in row],
                               [tag for row in predicted for tag in row], labels=tags)

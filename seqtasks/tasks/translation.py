@@ -40,6 +40,7 @@ from seqtasks.errors import ConfigError, DataError
 from seqtasks.metrics import translation_scores
 from seqtasks.models.translator import ATTENTIONS, build_translator, inference_models_from
 from seqtasks.plots import plot_attention, plot_history
+from seqtasks.progress import phase
 from seqtasks.tasks.config import TaskConfig, like, setting
 from seqtasks.training import make_optimizer
 from seqtasks.validation import non_negative_number, positive_int
@@ -330,8 +331,10 @@ def evaluate(model, data, config):
     headline figures are the beam's), with the sizes of the data and vocabularies."""
     predictor = Predictor(model, data.preprocessor, config)
     sources, references = zip(*data.pairs["test"])
-    greedy, greedy_seconds = timed(predictor.predict, sources, beam_size=1)
-    beam, beam_seconds = timed(predictor.predict, sources)
+    with phase(f"decoding the {len(sources)} test sentences greedily", config.verbose):
+        greedy, greedy_seconds = timed(predictor.predict, sources, beam_size=1)
+    with phase(f"decoding them with beam search (beam {config.beam_size})", config.verbose):
+        beam, beam_seconds = timed(predictor.predict, sources)
     beam_scores = translation_scores(beam, references)
     return {**beam_scores, "greedy": translation_scores(greedy, references),
             "beam": {**beam_scores, "beam_size": config.beam_size,
@@ -357,10 +360,12 @@ def report(model, data, config, metrics, history, folder):
     predictor = Predictor(model, data.preprocessor, config)
     sample = data.pairs["test"][:SAMPLE]
     sources = [source for source, _ in sample]
-    pd.DataFrame({"source": sources, "reference": [target for _, target in sample],
-                  "greedy": predictor.predict(sources, beam_size=1),
-                  "beam": predictor.predict(sources)}
-                 ).to_csv(folder / "translations.csv", index=False)
+    with phase(f"translating {len(sources)} test sentences for translations.csv",
+               config.verbose):
+        pd.DataFrame({"source": sources, "reference": [target for _, target in sample],
+                      "greedy": predictor.predict(sources, beam_size=1),
+                      "beam": predictor.predict(sources)}
+                     ).to_csv(folder / "translations.csv", index=False)
     plot_attention(*predictor.attention_map(sources[0]), folder / "attention.png")
     if config.verbose:
         greedy, beam = metrics["greedy"], metrics["beam"]
