@@ -34,6 +34,21 @@ def test_stateful_layer_carries_state_across_calls():
     np.testing.assert_allclose(halves(x[:, 3:]), whole(x[:, 3:]), atol=1e-5)
 
 
+def test_a_stateful_layer_on_torch_runs_the_loop_not_a_fused_kernel(monkeypatch):
+    from seqtasks.layers import recurrent
+
+    def fused_called(*args):
+        raise AssertionError("a stateful layer on torch must not take a fused kernel")
+
+    x = random_inputs()
+    layer = Recurrent(LSTMCell(UNITS), return_sequences=True, stateful=True)
+    expected = np.asarray(layer(x))
+    layer.reset_state()
+    monkeypatch.setattr(recurrent, "_fused_op", fused_called)
+    monkeypatch.setattr(recurrent.keras.backend, "backend", lambda: "torch")
+    np.testing.assert_allclose(layer(x), expected, atol=1e-5)
+
+
 def test_initial_state_matches_builtin():
     x = random_inputs()
     rng = np.random.default_rng(5)

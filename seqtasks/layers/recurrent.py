@@ -62,7 +62,8 @@ class Recurrent(keras.layers.RNN):
     `keras.layers.RNN` loop measured slower on CPU (see `benchmarks/rnn_throughput.py`).
 
     Masks, `return_state`, `initial_state`, `go_backwards`, `stateful` and
-    `keras.layers.Bidirectional` behave as with `keras.layers.RNN`: padded steps keep
+    `keras.layers.Bidirectional` behave as with `keras.layers.RNN` (a stateful layer on
+    the torch backend always runs the loop, see `inner_loop`): padded steps keep
     the previous state and repeat the last valid output (zeros with
     ``zero_output_for_mask=True``). Inputs must be 3-D (batch, time, features), as for
     `keras.layers.LSTM`; others raise ValueError ("expected ndim=3").
@@ -91,7 +92,11 @@ class Recurrent(keras.layers.RNN):
     def inner_loop(self, sequences, initial_state, mask, training=False):
         cell = self.cell
         fused = None
-        if isinstance(cell, RecurrentCell) and self.use_fused == "auto":
+        if isinstance(cell, RecurrentCell) and self.use_fused == "auto" and not (
+                self.stateful and keras.backend.backend() == "torch"):
+            # Stateful layers on torch take Keras's loop, which copies the carried state:
+            # torch's cuDNN kernels update it in place and break the backward pass
+            # (keras-team/keras#23462).
             fused = _fused_op(cell, training)
         if fused is not None:
             try:
