@@ -116,8 +116,10 @@ def _corpus(args):
           f"{report['coverage']:.1%} of the held-out tokens are in the vocabulary")
     for row in report["zipf"]:
         print(f"{row['order']}-grams: {row['types']} types, Zipf alpha {row['alpha']:.2f}")
-    print(f"{args.order}-gram model (add-k, k={report['ngram_k']}): held-out perplexity "
-          f"{report['held_out_perplexity']:.2f}; zipf.png and corpus.json in {out}")
+    for row in report["ngram"]:
+        print(f"{row['order']}-gram model (add-k, k={row['k']}): held-out perplexity "
+              f"{row['held_out_perplexity']:.2f}")
+    print(f"zipf.png and corpus.json in {out}")
     return 0
 
 
@@ -213,7 +215,7 @@ def _add_analysis(commands):
     corpus.add_argument("--tokens", choices=("word", "char"), default="word",
                         help="count words or characters")
     corpus.add_argument("--order", type=checked(positive_int), default=3,
-                        help="order of the n-gram language model")
+                        help="highest order of the n-gram language models")
     corpus.add_argument("--held-out", type=float, default=0.1,
                         help="the final share of the text held out for coverage and perplexity")
     corpus.add_argument("--out", default="runs/corpus", help="folder of zipf.png and corpus.json")

@@ -82,6 +82,10 @@ def test_corpus_reports_vocabulary_zipf_and_perplexity(tmp_path, capsys):
     report = json.loads((tmp_path / "c" / "corpus.json").read_text())
     assert report["tokens"] == len(words) * 5 and report["coverage"] == 1.0
     assert [row["order"] for row in report["zipf"]] == [1, 2, 3]
+    assert [row["order"] for row in report["ngram"]] == [1, 2, 3]
+    # The text repeats itself: higher orders predict the held-out part far better.
+    perplexities = [row["held_out_perplexity"] for row in report["ngram"]]
+    assert perplexities[2] < 1.5 < 5 < perplexities[0]
     assert (tmp_path / "c" / "zipf.png").stat().st_size > 1000
     assert main(["corpus", str(tmp_path / "missing.txt")]) == 2
 

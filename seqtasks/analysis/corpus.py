@@ -115,18 +115,20 @@ def plot_zipf(tokens, path, orders=(1, 2, 3)):
 
 
 def corpus_report(tokens, held_out_fraction=0.1, orders=(1, 2, 3), lm_order=3):
-    """What `seqtasks corpus FILE` prints: size, vocabulary coverage, Zipf fits, n-gram LM.
+    """What `seqtasks corpus FILE` prints: size, vocabulary coverage, Zipf fits, n-gram LMs.
 
-    The last `held_out_fraction` of `tokens` is held out: the vocabulary and the add-k
-    n-gram model (order `lm_order`, k chosen on the last tenth of the rest) are fitted on
-    the rest, and the held-out part measures the vocabulary's coverage (the share of its
-    tokens seen in the rest) and the model's perplexity.
+    The last `held_out_fraction` of `tokens` is held out: the vocabulary and add-k n-gram
+    models of every order up to `lm_order` (k chosen on the last tenth of the rest) are
+    fitted on the rest, and the held-out part measures the vocabulary's coverage (the
+    share of its tokens seen in the rest) and each model's perplexity.
 
     Example:
 
     >>> report = corpus_report(("the cat sat on the mat . " * 50).split())
     >>> report["tokens"], report["types"], report["coverage"]
     (350, 6, 1.0)
+    >>> [row["order"] for row in report["ngram"]]
+    [1, 2, 3]
     """
     from seqtasks.analysis.ngram import NGramLanguageModel, best_smoothing
 
@@ -136,12 +138,14 @@ def corpus_report(tokens, held_out_fraction=0.1, orders=(1, 2, 3), lm_order=3):
     if len(fitted) < 2 or not held_out:
         raise DataError(f"{len(tokens)} tokens are too few to hold out a part of them")
     seen = set(fitted)
-    k = best_smoothing(fitted, lm_order)
-    model = NGramLanguageModel(lm_order, k=k).fit(fitted)
+    models = []
+    for order in range(1, lm_order + 1):
+        k = best_smoothing(fitted, order)
+        model = NGramLanguageModel(order, k=k).fit(fitted)
+        models.append({"order": order, "k": k,
+                       "held_out_perplexity": model.perplexity(held_out)})
     return {
         "tokens": len(tokens), "types": len(set(tokens)),
         "coverage": sum(token in seen for token in held_out) / len(held_out),
-        "zipf": zipf_summary(tokens, orders).to_dict("records"),
-        "ngram_order": lm_order, "ngram_k": k,
-        "held_out_perplexity": model.perplexity(held_out),
+        "zipf": zipf_summary(tokens, orders).to_dict("records"), "ngram": models,
     }
