@@ -1,32 +1,23 @@
-"""The cell and layer tests, run again on the JAX backend (Keras picks a backend per process)."""
+"""The cell and layer tests, run again on the JAX backend (Keras picks a backend per process).
 
-import os
+The JAX run is a second pytest process. It starts as soon as the tests are collected
+(`conftest.py`) and runs beside the TensorFlow tests, whose small models leave one of the
+two cores mostly idle; this test, ordered last, waits for it and checks its result.
+"""
+
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import keras
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-
 
 @pytest.mark.skipif(keras.backend.backend() == "jax", reason="this run already is the JAX run")
-def test_cell_and_layer_tests_pass_on_jax():
+def test_cell_and_layer_tests_pass_on_jax(jax_run):
     import jax  # noqa: F401  (a test dependency: fail loudly if it is missing)
 
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider",
-         "tests/test_cells.py", "tests/test_layers.py"],
-        cwd=ROOT,
-        env={**os.environ, "KERAS_BACKEND": "jax"},
-        capture_output=True,
-        text=True,
-        timeout=1500,
-    )
-    tail = result.stdout[-4000:] + result.stderr[-2000:]
-    assert result.returncode == 0, tail
-    assert "keras backend: jax" in result.stdout, tail
-    passed = re.search(r"(\d+) passed", result.stdout)
+    code, stdout = jax_run(timeout=1500)
+    tail = stdout[-6000:]
+    assert code == 0, tail
+    assert "keras backend: jax" in stdout, tail
+    passed = re.search(r"(\d+) passed", stdout)
     assert passed and int(passed.group(1)) >= 90, tail

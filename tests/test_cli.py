@@ -102,9 +102,15 @@ def test_predict_from_a_missing_run_is_one_line_and_exit_code_2(tmp_path, capsys
 @pytest.mark.e2e
 def test_run_then_predict_in_fresh_processes_prints_csv_without_log_noise(tmp_path):
     run = tmp_path / "run"
-    trained = command("run", "sentiment", "--out", str(run), "--max-seconds", "5", *TINY)
+    trained = command("run", "sentiment", "--out", str(run), *TINY[:-1],
+                      "1")
     assert trained.returncode == 0, trained.stderr[-2000:]
     assert "cuda" not in trained.stderr.lower() and "I0000" not in trained.stderr
+    output = trained.stdout + trained.stderr
+    assert "ran out of data" not in output and "Unknown" not in output
+    steps = -(-6000 // 16)  # the embedded training reviews in batches of 16
+    assert f"{steps}/{steps}" in output  # the first epoch knows its step count
+    assert "fitting the bag-of-words baseline: done" in output
     predicted = command("predict", str(run), "-", stdin="a superb film\nthe plot was dull\n")
     assert predicted.returncode == 0, predicted.stderr[-2000:]
     rows = list(csv.DictReader(io.StringIO(predicted.stdout)))

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 import seqtasks
+from seqtasks.cli import main as cli
 from seqtasks.tasks import TASK_NAMES, get_task
 from seqtasks.tasks.runner import run_task
 
@@ -86,3 +87,17 @@ def test_import_seqtasks_registers_every_serializable_class():
     result = subprocess.run([sys.executable, "-c", check, *names], cwd=ROOT,
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0 and result.stdout.strip() == "[]", result.stdout + result.stderr
+
+
+@pytest.mark.e2e
+def test_predict_tags_the_sentences_of_a_conllu_file(runs, tmp_path, capsys):
+    conllu = tmp_path / "in.conllu"
+    conllu.write_text("# sent_id = 1\n1-2\tJordan's\t_\t_\t_\t_\t_\t_\t_\t_\n"
+                      "1\tJordan\tJordan\tPROPN\t_\t_\t0\troot\t_\t_\n"
+                      "2\t's\t's\tPART\t_\t_\t1\tcase\t_\t_\n\n"
+                      "1\tvoted\tvote\tVERB\t_\t_\t0\troot\t_\t_\n\n", encoding="utf-8")
+    assert cli(["predict", str(runs / "tagging"), str(conllu), "--format", "conllu"]) == 0
+    blocks = capsys.readouterr().out.strip("\n").split("\n\n")
+    assert [[line.split("\t")[0] for line in block.splitlines()] for block in blocks] == [
+        ["Jordan", "'s"], ["voted"]]
+    assert cli(["predict", str(runs / "tagging"), "-", "--format", "conllu"]) == 2

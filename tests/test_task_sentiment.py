@@ -3,6 +3,9 @@
 import csv
 import io
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -19,6 +22,7 @@ from seqtasks.models.classifier import build_classifier
 from seqtasks.tasks import sentiment
 from seqtasks.tasks.config import parse_config
 
+ROOT = Path(__file__).resolve().parents[1]
 TINY = ["--epochs", "1", "--units", "4", "--embedding-dim", "4", "--batch-size", "8",
         "--max-seconds", "20", "--min-freq", "1", "--verbose", "0"]
 
@@ -80,6 +84,16 @@ def test_a_run_writes_the_run_folder_and_loads_back_as_a_predictor(sst_like, tmp
     assert [p["label"] for p in again] == predictions["label"].tolist()
     np.testing.assert_allclose([p["probability"] for p in again], predictions["probability"],
                                atol=1e-4)
+
+    # The recipe script is the same run.
+    recipe = subprocess.run([sys.executable, "recipes/sentiment.py", "--data", str(sst_like),
+                             "--out", str(tmp_path / "recipe"), *TINY], cwd=ROOT,
+                            capture_output=True, text=True, timeout=300)
+    assert recipe.returncode == 0, recipe.stderr[-2000:]
+    assert recipe.stderr == ""
+    recipe_metrics = json.loads((tmp_path / "recipe" / "metrics.json").read_text())
+    for name in ("accuracy", "f1", "baseline_accuracy", "confusion_matrix", "epochs"):
+        assert recipe_metrics[name] == metrics[name], name
 
 
 @pytest.mark.e2e
