@@ -19,6 +19,7 @@ run folder loads back with ``seqtasks.load(OUT).predict(["a superb film"])``.
 
 import sys
 
+from seqtasks.distribute import distribution_scope
 from seqtasks.errors import exit_code
 from seqtasks.models.classifier import build_classifier
 from seqtasks.runs import save_run
@@ -38,17 +39,18 @@ def main(argv=None):
 
         # ## Model: Embedding(mask_zero) -> recurrent stack -> last state (or max over
         # the outputs) -> Dropout -> softmax, as `sentiment.build` makes it.
-        model = build_classifier(
-            vocab_size=len(data.preprocessor.vocab),
-            num_classes=len(data.preprocessor.classes),
-            embedding_dim=config.embedding_dim,
-            cell=config.cell, units=config.units, depth=config.depth,
-            bidirectional=config.bidirectional, dropout=config.dropout,
-            pooling=config.pooling,
-        )
-        model.compile(optimizer=make_optimizer(config.learning_rate, config.clipnorm,
-                                               config.ema),
-                      loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+        with distribution_scope(config.distribute):  # a no-op unless --distribute
+            model = build_classifier(
+                vocab_size=len(data.preprocessor.vocab),
+                num_classes=len(data.preprocessor.classes),
+                embedding_dim=config.embedding_dim,
+                cell=config.cell, units=config.units, depth=config.depth,
+                bidirectional=config.bidirectional, dropout=config.dropout,
+                pooling=config.pooling,
+            )
+            model.compile(optimizer=make_optimizer(config.learning_rate, config.clipnorm,
+                                                   config.ema),
+                          loss="sparse_categorical_crossentropy", metrics=["accuracy"])
 
         # ## Training: checkpoints every epoch, early stopping on validation accuracy.
         history = train(model, data, config, work)

@@ -22,6 +22,7 @@ folder loads back with ``seqtasks.load(OUT).predict(["Jordan told reporters"])``
 
 import sys
 
+from seqtasks.distribute import distribution_scope
 from seqtasks.errors import exit_code
 from seqtasks.models.tagger import build_tagger
 from seqtasks.runs import save_run
@@ -44,19 +45,20 @@ def main(argv=None):
         # ## Model: word embeddings (+ character-CNN features) -> recurrent stack ->
         # softmax over the tags at every word, as `tagging.build` makes it. Padded steps
         # carry the embedding's mask to the output, out of the loss and the accuracy.
-        model = build_tagger(
-            vocab_size=len(preprocessor.words),
-            num_tags=len(preprocessor.tags),
-            embedding_dim=config.embedding_dim,
-            cell=config.cell, units=config.units, depth=config.depth,
-            bidirectional=config.bidirectional, dropout=config.dropout,
-            char_vocab_size=len(preprocessor.chars) if preprocessor.chars else None,
-            char_filters=config.char_filters,
-            max_word_length=preprocessor.max_word_length,
-        )
-        model.compile(optimizer=make_optimizer(config.learning_rate, config.clipnorm,
-                                               config.ema),
-                      loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+        with distribution_scope(config.distribute):  # a no-op unless --distribute
+            model = build_tagger(
+                vocab_size=len(preprocessor.words),
+                num_tags=len(preprocessor.tags),
+                embedding_dim=config.embedding_dim,
+                cell=config.cell, units=config.units, depth=config.depth,
+                bidirectional=config.bidirectional, dropout=config.dropout,
+                char_vocab_size=len(preprocessor.chars) if preprocessor.chars else None,
+                char_filters=config.char_filters,
+                max_word_length=preprocessor.max_word_length,
+            )
+            model.compile(optimizer=make_optimizer(config.learning_rate, config.clipnorm,
+                                                   config.ema),
+                          loss="sparse_categorical_crossentropy", metrics=["accuracy"])
 
         # ## Training: checkpoints every epoch, early stopping on the validation loss.
         history = train(model, data, config, work)

@@ -22,6 +22,7 @@ run folder loads back with ``seqtasks.load(OUT).predict(["March 3rd, 2001"])``.
 
 import sys
 
+from seqtasks.distribute import distribution_scope
 from seqtasks.errors import exit_code
 from seqtasks.models.translator import build_translator
 from seqtasks.runs import save_run
@@ -42,16 +43,17 @@ def main(argv=None):
 
         # ## Model: bidirectional encoder -> bridged states -> recurrent decoder that
         # attends over the encoder outputs -> softmax, as `translation.build` makes it.
-        model = build_translator(
-            source_vocab_size=len(data.preprocessor.source_vocab),
-            target_vocab_size=len(data.preprocessor.target_vocab),
-            embedding_dim=config.embedding_dim,
-            cell=config.cell, units=config.units, depth=config.depth,
-            dropout=config.dropout, attention=config.attention,
-        )
-        model.compile(optimizer=make_optimizer(config.learning_rate, config.clipnorm,
-                                               config.ema),
-                      loss="sparse_categorical_crossentropy")
+        with distribution_scope(config.distribute):  # a no-op unless --distribute
+            model = build_translator(
+                source_vocab_size=len(data.preprocessor.source_vocab),
+                target_vocab_size=len(data.preprocessor.target_vocab),
+                embedding_dim=config.embedding_dim,
+                cell=config.cell, units=config.units, depth=config.depth,
+                dropout=config.dropout, attention=config.attention,
+            )
+            model.compile(optimizer=make_optimizer(config.learning_rate, config.clipnorm,
+                                                   config.ema),
+                          loss="sparse_categorical_crossentropy")
 
         # ## Training: checkpoints every epoch, early stopping on the validation loss.
         history = train(model, data, config, work)
