@@ -18,25 +18,10 @@ from pathlib import Path
 
 from seqtasks.errors import ConfigError, exit_code
 from seqtasks.tasks import TASK_NAMES, get_task
-from seqtasks.tasks.config import HelpFormatter, OneLineParser
+from seqtasks.tasks.config import HelpFormatter, OneLineParser, flag_type
 from seqtasks.validation import non_negative_number, positive_int
 
 PREDICT_OPTIONS = ("beam_size", "length", "temperature", "top_k", "seed")
-
-
-def checked(check, kind=int):
-    """An argparse `type`: the text as `kind`, checked by a `seqtasks.validation` check."""
-
-    def convert(text):
-        try:
-            return check("value", kind(text))
-        except ValueError as error:  # ConfigError is a ValueError
-            message = str(error).removeprefix("value ") if isinstance(error, ConfigError) \
-                else f"expected {kind.__name__}, got {text!r}"
-            raise argparse.ArgumentTypeError(message) from None
-
-    convert.__name__ = check.__name__
-    return convert
 
 
 def _run(args):
@@ -170,13 +155,13 @@ def _add_predict(commands):
                               "tokens); - for stdin")
     predict.add_argument("--format", choices=("text", "conllu"), default="text",
                          help="conllu: tag the sentences of a CoNLL-U file (tagging)")
-    predict.add_argument("--beam-size", type=checked(positive_int), default=None,
+    predict.add_argument("--beam-size", type=flag_type("value", int, positive_int), default=None,
                          help="translation: beams (1 is greedy); default: the run's")
-    predict.add_argument("--length", type=checked(positive_int), default=None,
+    predict.add_argument("--length", type=flag_type("value", int, positive_int), default=None,
                          help="generation: characters to generate (default 200)")
-    predict.add_argument("--temperature", type=checked(non_negative_number, float), default=None,
+    predict.add_argument("--temperature", type=flag_type("value", float, non_negative_number), default=None,
                          help="generation: 0 is greedy, higher is more random (default 0.8)")
-    predict.add_argument("--top-k", type=checked(positive_int), default=None,
+    predict.add_argument("--top-k", type=flag_type("value", int, positive_int), default=None,
                          help="generation: sample among the k most likely tokens only")
     predict.add_argument("--seed", type=int, default=None, help="generation: sampling seed")
     predict.set_defaults(handler=_predict)
@@ -188,11 +173,11 @@ def _add_shortcuts(commands):
     generate.add_argument("--model", type=Path, required=True,
                           help="run folder of `seqtasks run generation`")
     generate.add_argument("--prompt", default="", help="the text to continue")
-    generate.add_argument("--length", type=checked(positive_int), default=200,
+    generate.add_argument("--length", type=flag_type("value", int, positive_int), default=200,
                           help="characters to generate")
-    generate.add_argument("--temperature", type=checked(non_negative_number, float), default=0.8,
+    generate.add_argument("--temperature", type=flag_type("value", float, non_negative_number), default=0.8,
                           help="0 is greedy; higher is more random")
-    generate.add_argument("--top-k", type=checked(positive_int), default=None,
+    generate.add_argument("--top-k", type=flag_type("value", int, positive_int), default=None,
                           help="sample only among the k most likely tokens")
     generate.add_argument("--seed", type=int, default=None, help="sampling seed")
     generate.set_defaults(handler=_generate)
@@ -201,7 +186,7 @@ def _add_shortcuts(commands):
                                     help="translate with a translation run")
     translate.add_argument("--model", type=Path, required=True,
                            help="run folder of `seqtasks run translation`")
-    translate.add_argument("--beam-size", type=checked(positive_int), default=None,
+    translate.add_argument("--beam-size", type=flag_type("value", int, positive_int), default=None,
                            help="1 is greedy decoding; default: the run's")
     translate.add_argument("text", nargs="*", help="sentences (default: one per line on stdin)")
     translate.set_defaults(handler=_translate)
@@ -214,7 +199,7 @@ def _add_analysis(commands):
     corpus.add_argument("file", type=Path, help="a plain UTF-8 text file")
     corpus.add_argument("--tokens", choices=("word", "char"), default="word",
                         help="count words or characters")
-    corpus.add_argument("--order", type=checked(positive_int), default=3,
+    corpus.add_argument("--order", type=flag_type("value", int, positive_int), default=3,
                         help="highest order of the n-gram language models")
     corpus.add_argument("--held-out", type=float, default=0.1,
                         help="the final share of the text held out for coverage and perplexity")
@@ -228,9 +213,9 @@ def _add_analysis(commands):
         help="norm of dL_T/dh_k over time steps k, vanishing and exploding")
     gradients.add_argument("--cell", default="elman,lstm,gru",
                            help="comma-separated cell names (see seqtasks.cells.CELLS)")
-    gradients.add_argument("--length", type=checked(positive_int), default=100,
+    gradients.add_argument("--length", type=flag_type("value", int, positive_int), default=100,
                            help="steps of the adding problem")
-    gradients.add_argument("--units", type=checked(positive_int), default=32,
+    gradients.add_argument("--units", type=flag_type("value", int, positive_int), default=32,
                            help="hidden units")
     gradients.add_argument("--train-steps", type=int, default=200,
                            help="training steps on the adding problem before measuring again")
@@ -242,8 +227,8 @@ def _add_analysis(commands):
                                help="train small classifiers with seqtasks cells")
     demo.add_argument("--cells", default="elman,lstm,gru",
                       help="comma-separated cell names (see seqtasks.cells.CELLS)")
-    demo.add_argument("--epochs", type=checked(positive_int), default=8, help="epochs")
-    demo.add_argument("--samples", type=checked(positive_int), default=4000,
+    demo.add_argument("--epochs", type=flag_type("value", int, positive_int), default=8, help="epochs")
+    demo.add_argument("--samples", type=flag_type("value", int, positive_int), default=4000,
                       help="training examples")
     demo.add_argument("--seed", type=int, default=0, help="seed")
     demo.set_defaults(handler=_demo)

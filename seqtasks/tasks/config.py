@@ -158,11 +158,15 @@ class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter,
     """Shows every flag's default, and descriptions as written."""
 
 
-def _flag_type(field, kind, optional):
-    """The argparse `type` of a field: parse the text, then run the field's check; "none"
-    unsets an `optional` field."""
-    parse = field.metadata.get("parse") or (kind if kind in (int, float, str, Path) else str)
-    check = field.metadata.get("check")
+def flag_type(name, kind, check=None, parse=None, optional=False):
+    """An argparse `type`: the text parsed as `kind` (or by `parse`), then `check(name,
+    value)` from `seqtasks.validation`, its error worded for a flag; "none" unsets an
+    `optional` setting.
+
+    >>> flag_type("units", int, positive_int)("8")
+    8
+    """
+    parse = parse or (kind if kind in (int, float, str, Path) else str)
 
     def convert(text):
         if optional and text.lower() in ("none", "null"):
@@ -173,10 +177,9 @@ def _flag_type(field, kind, optional):
             raise argparse.ArgumentTypeError(f"expected {kind.__name__}, got {text!r}")
         if check is not None:
             try:
-                value = check(field.name, value)
+                value = check(name, value)
             except ConfigError as error:
-                raise argparse.ArgumentTypeError(
-                    str(error).removeprefix(f"{field.name} ")) from None
+                raise argparse.ArgumentTypeError(str(error).removeprefix(f"{name} ")) from None
         return value
 
     convert.__name__ = kind.__name__  # argparse names the type in its messages
@@ -197,8 +200,9 @@ def add_config_arguments(parser, config_class, skip=()):
             parser.add_argument(flag, action=argparse.BooleanOptionalAction, **options)
             continue
         choices = field.metadata.get("choices")
-        parser.add_argument(flag, type=_flag_type(field, kind, _optional(hints[field.name])),
-                            choices=choices,
+        convert = flag_type(field.name, kind, field.metadata.get("check"),
+                            field.metadata.get("parse"), _optional(hints[field.name]))
+        parser.add_argument(flag, type=convert, choices=choices,
                             metavar=None if choices else field.name.upper(), **options)
     return parser
 
