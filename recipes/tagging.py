@@ -29,7 +29,6 @@ from seqtasks.runs import save_run
 from seqtasks.tasks import tagging
 from seqtasks.tasks.config import parse_config
 from seqtasks.tasks.runner import start_run, train, training_summary
-from seqtasks.training import make_optimizer
 
 
 def main(argv=None):
@@ -52,13 +51,12 @@ def main(argv=None):
                 embedding_dim=config.embedding_dim,
                 cell=config.cell, units=config.units, depth=config.depth,
                 bidirectional=config.bidirectional, dropout=config.dropout,
+                word_dropout=config.word_dropout, output=config.output,
                 char_vocab_size=len(preprocessor.chars) if preprocessor.chars else None,
-                char_filters=config.char_filters,
-                max_word_length=preprocessor.max_word_length,
+                char_encoder=config.char_encoder, char_filters=config.char_filters,
+                max_word_length=preprocessor.max_word_length, seed=config.seed,
             )
-            model.compile(optimizer=make_optimizer(config.learning_rate, config.clipnorm,
-                                                   config.ema),
-                          loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+            model = tagging.compile_tagger(model, config)
 
         # ## Training: checkpoints every epoch, early stopping on the validation loss.
         history = train(model, data, config, work)

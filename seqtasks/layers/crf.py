@@ -146,20 +146,19 @@ class CRF(keras.layers.Layer):
         tag for each tag.
         """
         transitions, start, _ = self._weights()
-        steps = ops.arange(ops.shape(potentials)[1])
         tags = ops.arange(self.num_tags, dtype="int32")
 
         # The carry is also the per-step output (TensorFlow's `ops.scan` needs them alike).
         def step(carry, inputs):
             alpha = carry[0] if viterbi else carry
-            unary, valid, index = inputs
+            unary, valid, first = inputs[:, :-2], inputs[:, -2] > 0.5, inputs[0, -1] > 0.5
             candidates = alpha[:, :, None] + transitions[None]  # previous tag, next tag
             if viterbi:
                 new = ops.max(candidates, axis=1)
                 pointers = ops.cast(ops.argmax(candidates, axis=1), "int32")
             else:
                 new = ops.logsumexp(candidates, axis=1)
-            new = ops.where(index == 0, start[None], new) + unary
+            new = ops.where(first, start[None], new) + unary
             alpha = ops.where(valid[:, None], new, alpha)
             if viterbi:
                 carry = (alpha, ops.where(valid[:, None], pointers, tags[None]))
@@ -169,7 +168,13 @@ class CRF(keras.layers.Layer):
         init = ops.zeros_like(potentials[:, 0])
         if viterbi:
             init = (init, ops.zeros(ops.shape(init), dtype="int32"))
-        _, outputs = ops.scan(step, init, (_time_major(potentials), _time_major(mask), steps))
+        # One sequence to scan: potentials, mask and "is the first step" side by side
+        # (Keras 3.15's TensorFlow `scan` fails on several inputs of unknown length).
+        valid = ops.cast(mask, "float32")
+        first = ops.zeros_like(valid) + ops.cast(ops.arange(ops.shape(valid)[1]) == 0,
+                                                 "float32")[None]
+        inputs = ops.concatenate([potentials, valid[..., None], first[..., None]], axis=-1)
+        _, outputs = ops.scan(step, init, _time_major(inputs))
         return outputs
 
     def log_partition(self, potentials, mask=None):

@@ -30,7 +30,9 @@ import keras
 from keras import ops
 
 from seqtasks.errors import ConfigError
-from seqtasks.layers import recurrent_stack
+from seqtasks.layers import CRF, CRFModel, recurrent_stack
+from seqtasks.layers.word_dropout import WordDropout
+from seqtasks.validation import one_of
 
 
 @keras.saving.register_keras_serializable(package="seqtasks")
@@ -52,6 +54,65 @@ class MaskedConcatenate(keras.layers.Concatenate):
         return result
 
 
+@keras.saving.register_keras_serializable(package="seqtasks")
+class CharacterLSTM(keras.layers.Layer):
+    """Each word's characters read by a bidirectional LSTM: the final forward and
+    backward states, (batch, words, 2 * units) from character ids (batch, words, chars).
+
+    Character id 0 is padding (masked), so each word is read over its own length; a
+    padding word (all zeros) gets zeros.
+
+    Args:
+        char_vocab_size: character vocabulary size, padding (0) included.
+        embedding_dim: character embedding width.
+        units: LSTM units per direction.
+    """
+
+    def __init__(self, char_vocab_size, embedding_dim=32, units=32, **kwargs):
+        super().__init__(**kwargs)
+        self.char_vocab_size, self.embedding_dim, self.units = (
+            char_vocab_size, embedding_dim, units)
+        self.embedding = keras.layers.Embedding(char_vocab_size, embedding_dim,
+                                                name="char_embedding")
+        self.encoder = recurrent_stack("lstm", units=units, bidirectional=True,
+                                       name="char_lstm")
+
+    def build(self, input_shape):
+        chars_per_word = input_shape[-1]
+        self.embedding.build((None, chars_per_word))
+        self.encoder.build((None, chars_per_word, self.embedding_dim))
+        self.built = True
+
+    def call(self, chars):
+        shape = ops.shape(chars)
+        words = ops.reshape(chars, (-1, shape[-1]))
+        states = self.encoder(self.embedding(words), mask=ops.not_equal(words, 0))
+        return ops.reshape(states, (shape[0], shape[1], 2 * self.units))
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:2], 2 * self.units)
+
+    def get_config(self):
+        return {**super().get_config(), "char_vocab_size": self.char_vocab_size,
+                "embedding_dim": self.embedding_dim, "units": self.units}
+
+
+def character_cnn(chars, char_vocab_size, embedding_dim, filters, kernel_size,
+                  max_word_length):
+    """Each word's characters -> convolution along the word -> max over its characters:
+    (batch, words, filters). A (1, k) Conv2D over (batch, words, chars, dims) is a 1-D
+    convolution within each word."""
+    c = keras.layers.Embedding(char_vocab_size, embedding_dim, name="char_embedding")(chars)
+    c = keras.layers.Conv2D(filters, (1, kernel_size), padding="same",
+                            activation="relu", name="char_conv")(c)
+    c = keras.layers.MaxPooling2D((1, max_word_length), name="char_pool")(c)
+    return keras.layers.Reshape((-1, filters), name="char_features")(c)
+
+
+CHAR_ENCODERS = ("cnn", "lstm")
+OUTPUTS = ("softmax", "crf")
+
+
 def build_tagger(
     vocab_size,
     num_tags,
@@ -61,51 +122,64 @@ def build_tagger(
     depth=1,
     bidirectional=True,
     dropout=0.0,
+    word_dropout=0.0,
+    output="softmax",
     char_vocab_size=None,
+    char_encoder="cnn",
     char_embedding_dim=32,
     char_filters=64,
     char_kernel_size=3,
     max_word_length=20,
+    seed=None,
     **cell_kwargs,
 ):
-    """A per-token softmax tagger (not compiled).
+    """A tagger (not compiled): per-token softmaxes, or a CRF over the tag sequence.
 
     Args:
-        vocab_size: word vocabulary size; id 0 is padding (masked).
+        vocab_size: word vocabulary size; id 0 is padding (masked), id 1 ``<unk>``.
         num_tags: tag vocabulary size, padding tag included; the output has this width.
         embedding_dim: word embedding width.
         cell, units, depth, bidirectional: the recurrent stack (`recurrent_stack`).
         dropout: dropout on the token features and between/after recurrent layers.
+        word_dropout: in training, each word id becomes ``<unk>`` (1) with this
+            probability (`WordDropout`), so the unknown-word path learns.
+        output: ``"softmax"`` (a softmax per token; a `keras.Model` giving
+            probabilities) or ``"crf"`` (linear tag potentials into a `CRF`; a `CRFModel`
+            giving potentials, decoded with ``model.crf.decode``; compile it without a loss).
         char_vocab_size: with a size, the model also takes character ids
-            (batch, words, chars), 0 for padding, and adds a character CNN's features
-            to each word's embedding. None: words only.
-        char_embedding_dim, char_filters, char_kernel_size: the character CNN.
+            (batch, words, chars), 0 for padding, and adds character features to each
+            word's embedding. None: words only.
+        char_encoder: ``"cnn"`` (convolution + max pooling, `char_filters` wide) or
+            ``"lstm"`` (`CharacterLSTM`, ``char_filters // 2`` units a direction).
+        char_embedding_dim, char_filters, char_kernel_size: the character encoder.
         max_word_length: the character input's width (longer words are cut).
+        seed: seeds word dropout.
         **cell_kwargs: passed to each cell.
 
     Returns:
-        A `keras.Model` with input ``words`` (int, (batch, T)) and, with characters,
-        ``chars`` (int, (batch, T, max_word_length)), given as a dict; output (batch, T, num_tags)
-        probabilities.
+        A `keras.Model` (softmax) or `CRFModel` (crf) with input ``words`` (int,
+        (batch, T)) and, with characters, ``chars`` (int, (batch, T, max_word_length)),
+        given as a dict; output (batch, T, num_tags).
     """
     if vocab_size < 2 or num_tags < 2:
         raise ConfigError(f"vocab_size and num_tags must be >= 2, got {vocab_size}, {num_tags}")
+    one_of("output", output, OUTPUTS)
+    one_of("char_encoder", char_encoder, CHAR_ENCODERS)
     words = keras.Input((None,), dtype="int32", name="words")
     inputs = {"words": words}
+    ids = WordDropout(word_dropout, seed=seed, name="word_dropout")(words) if word_dropout \
+        else words
     features = keras.layers.Embedding(vocab_size, embedding_dim, mask_zero=True,
-                                      name="word_embedding")(words)
+                                      name="word_embedding")(ids)
     if char_vocab_size is not None:
         chars = keras.Input((None, max_word_length), dtype="int32", name="chars")
         inputs["chars"] = chars
-        # Character features: each word's characters -> convolution along the word ->
-        # max over its characters. A (1, k) Conv2D over (batch, words, chars, dims) is a
-        # 1-D convolution within each word.
-        c = keras.layers.Embedding(char_vocab_size, char_embedding_dim,
-                                   name="char_embedding")(chars)
-        c = keras.layers.Conv2D(char_filters, (1, char_kernel_size), padding="same",
-                                activation="relu", name="char_conv")(c)
-        c = keras.layers.MaxPooling2D((1, max_word_length), name="char_pool")(c)
-        c = keras.layers.Reshape((-1, char_filters), name="char_features")(c)
+        if char_encoder == "cnn":
+            c = character_cnn(chars, char_vocab_size, char_embedding_dim, char_filters,
+                              char_kernel_size, max_word_length)
+        else:
+            c = CharacterLSTM(char_vocab_size, char_embedding_dim, max(char_filters // 2, 1),
+                              name="char_features")(chars)
         features = MaskedConcatenate(name="token_features")([features, c])
     if dropout:
         features = keras.layers.Dropout(dropout)(features)
@@ -115,6 +189,9 @@ def build_tagger(
                         dropout=dropout, return_sequences=True, **cell_kwargs)(features)
     if dropout:
         x = keras.layers.Dropout(dropout)(x)
-    outputs = keras.layers.Dense(num_tags, activation="softmax", name="tags")(x)
-    return keras.Model(inputs, outputs, name="tagger")
-
+    if output == "softmax":
+        outputs = keras.layers.Dense(num_tags, activation="softmax", name="tags")(x)
+        return keras.Model(inputs, outputs, name="tagger")
+    # A CRF scores whole tag sequences: per-token potentials plus tag-to-tag transitions.
+    potentials = keras.layers.Dense(num_tags, name="tag_potentials")(x)
+    return CRFModel(inputs, CRF(num_tags, name="crf")(potentials), name="tagger")

@@ -29,6 +29,7 @@ named-entity sentences.
 
 import dataclasses
 
+import keras
 import numpy as np
 from sklearn.metrics import confusion_matrix
 
@@ -40,12 +41,13 @@ from seqtasks.data.splits import find_splits, hold_out
 from seqtasks.data.text import PAD, UNK, Vocabulary
 from seqtasks.errors import ConfigError, DataError
 from seqtasks.metrics import tagging_scores
-from seqtasks.models.tagger import build_tagger
+from seqtasks.layers import CRFModel
+from seqtasks.models.tagger import CHAR_ENCODERS, OUTPUTS, build_tagger
 from seqtasks.plots import plot_confusion, plot_history
 from seqtasks.progress import phase
 from seqtasks.tasks.config import TaskConfig, like, setting
 from seqtasks.training import make_optimizer, predict_batch
-from seqtasks.validation import positive_int
+from seqtasks.validation import positive_int, rate
 
 NAME = "tagging"
 OBJECTIVE = "val_accuracy"  # what a hyperparameter search optimises by default
@@ -84,8 +86,17 @@ class Config(TaskConfig):
         None, "where the tags are: a CoNLL-U field (upos, xpos, ...) or a 0-based column "
               "number (-1: the last); default: upos in CoNLL-U files, the last column in "
               "CoNLL files", check=valid_tag_column)
-    char_features: bool = setting(True, "add character-CNN features to each word (they "
-                                         "give unseen words a vector from their spelling)")
+    output: str = setting("softmax", "softmax: each word's most likely tag; crf: the most "
+                                     "likely tag sequence under a linear-chain CRF",
+                          choices=OUTPUTS)
+    word_dropout: float = setting(0.0, "in training, replace each word by <unk> with this "
+                                       "probability (the unknown-word path learns)",
+                                  check=rate)
+    char_features: bool = setting(True, "add character features to each word (they give "
+                                         "unseen words a vector from their spelling)")
+    char_encoder: str = setting("cnn", "what reads each word's characters: a convolution "
+                                        "with max pooling, or a bidirectional LSTM",
+                                choices=CHAR_ENCODERS)
     char_filters: int = setting(64, "width of the character features", check=positive_int)
     min_freq: int = setting(2, "training words seen fewer times become <unk> (which teaches "
                                "the model a vector for unknown words)", check=positive_int)
@@ -144,11 +155,10 @@ class Preprocessor:
         """Tag ids, int32 (n, longest), padded with 0."""
         return pad([self.tags.encode(tags) for tags in tag_lists])
 
-    def decode(self, probabilities, lengths):
-        """The most likely tag of each token (never ``<pad>``), each row cut to its length."""
-        best = np.argmax(probabilities[..., 1:], axis=-1) + 1
+    def decode(self, tag_ids, lengths):
+        """The tags of each row of `tag_ids` (batch, T), cut to its length."""
         return [self.tags.decode(row[:length], strip_special=False)
-                for row, length in zip(best, lengths)]
+                for row, length in zip(tag_ids, lengths)]
 
     def get_config(self):
         return {"words": self.words.get_config(), "tags": self.tags.get_config(),
@@ -208,11 +218,22 @@ def predict_tags(model, preprocessor, token_lists, batch_size=64):
     batches = LengthBatches([token_lists[k] for k in filled], preprocessor.encode,
                             [len(token_lists[k]) for k in filled], batch_size, shuffle=False)
     for index, group in enumerate(batches.groups):
-        probabilities = predict_batch(model, batches[index])
         lengths = [len(batches.examples[k]) for k in group]
-        for k, tags in zip(group, preprocessor.decode(probabilities, lengths)):
+        tag_ids = best_tag_ids(model, predict_batch(model, batches[index]), lengths)
+        for k, tags in zip(group, preprocessor.decode(tag_ids, lengths)):
             tag_lists[filled[k]] = tags
     return tag_lists
+
+
+def best_tag_ids(model, outputs, lengths):
+    """The tag id of every step of the tagger's `outputs` (batch, T, tags), never the
+    padding tag 0: the CRF's best tag sequence (Viterbi), or each softmax's argmax."""
+    if not isinstance(model, CRFModel):
+        return np.argmax(outputs[..., 1:], axis=-1) + 1
+    potentials = np.array(outputs, dtype="float32")
+    potentials[..., 0] = -1e9  # the padding tag is never part of a sentence's path
+    mask = np.arange(potentials.shape[1])[None, :] < np.asarray(lengths)[:, None]
+    return keras.ops.convert_to_numpy(model.crf.decode(potentials, mask))
 
 
 @dataclasses.dataclass
@@ -302,19 +323,31 @@ def prepare(config):
 
 
 def build(config, data):
-    """The compiled tagger: word embeddings (and character-CNN features) -> recurrent
-    stack -> softmax over the tags at every word. The padded steps carry the embedding's
-    mask to the output, so Keras leaves them out of the loss and the accuracy."""
+    """The compiled tagger: word embeddings (and character features) -> recurrent stack
+    -> a softmax over the tags at every word, or tag potentials into a CRF. The padded
+    steps carry the embedding's mask to the output, so Keras leaves them out of the loss
+    and the accuracy."""
     preprocessor = data.preprocessor
     model = build_tagger(
         len(preprocessor.words), len(preprocessor.tags), embedding_dim=config.embedding_dim,
         cell=config.cell, units=config.units, depth=config.depth,
         bidirectional=config.bidirectional, dropout=config.dropout,
+        word_dropout=config.word_dropout, output=config.output,
         char_vocab_size=len(preprocessor.chars) if preprocessor.chars else None,
-        char_filters=config.char_filters, max_word_length=preprocessor.max_word_length,
+        char_encoder=config.char_encoder, char_filters=config.char_filters,
+        max_word_length=preprocessor.max_word_length, seed=config.seed,
     )
+    return compile_tagger(model, config)
+
+
+def compile_tagger(model, config):
+    """`model` compiled with Adam (`config`'s rate, clipping, moving average) and the
+    token accuracy; the softmax tagger's loss is the cross-entropy per token, a
+    `CRFModel`'s its CRF's negative log-likelihood (no compiled loss)."""
+    crf = isinstance(model, CRFModel)
     model.compile(optimizer=make_optimizer(config.learning_rate, config.clipnorm, config.ema),
-                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+                  loss=None if crf else "sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
     return model
 
 
