@@ -186,6 +186,28 @@ def test_config_round_trip():
     assert isinstance(again.transitions_regularizer, keras.regularizers.L2)
 
 
+def test_sequences_of_unknown_length_in_a_tensorflow_graph():
+    """Keras fits batches of new lengths with a traced function of unknown time length
+    (Keras 3.15's TensorFlow ``scan`` failed there on several sequences)."""
+    tf = pytest.importorskip("tensorflow")
+    if keras.backend.backend() != "tensorflow":
+        pytest.skip("a TensorFlow graph needs the TensorFlow backend")
+    crf = CRF(3)
+    crf.build((None, None, 3))
+    spec = tf.TensorSpec((None, None, 3), "float32")
+
+    @tf.function(input_signature=[spec, tf.TensorSpec((None, None), "bool")])
+    def log_z_and_path(potentials, mask):
+        return crf.log_partition(potentials, mask), crf.decode(potentials, mask)
+
+    potentials = np.random.default_rng(0).normal(size=(2, 4, 3)).astype("float32")
+    mask = np.array([[True] * 4, [True, True, False, False]])
+    log_z, path = log_z_and_path(potentials, mask)
+    np.testing.assert_allclose(numpy(log_z), numpy(crf.log_partition(potentials, mask)),
+                               rtol=1e-6)
+    np.testing.assert_array_equal(numpy(path), numpy(crf.decode(potentials, mask)))
+
+
 def previous_tag_problem(count=128, width=8, seed=0):
     """Tokens 1-3 give the first tag; every later token is 4 and says nothing: the tag is
     the previous tag + 1 (mod 3). Padded with token 0."""

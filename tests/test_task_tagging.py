@@ -85,12 +85,14 @@ def test_characters_are_encoded_per_word_and_cut_to_the_longest_word_length():
     assert chars[0, 1].tolist() == [preprocessor.chars.unk_id, 0, 0]
 
 
-def test_decode_never_predicts_padding_and_cuts_each_sentence_to_its_length():
+def test_softmax_tags_never_include_padding_and_each_sentence_is_cut_to_its_length():
     preprocessor = tagging.Preprocessor.fit(SENTENCES, min_freq=1)
     probabilities = np.zeros((2, 3, len(preprocessor.tags)))
     probabilities[..., 0] = 0.9  # <pad> is the most likely and never chosen
     probabilities[0, :, 3] = probabilities[1, :, 1] = 0.1
-    assert preprocessor.decode(probabilities, [3, 1]) == [["B-PER"] * 3, ["O"]]
+    model = build_tagger(10, len(preprocessor.tags), embedding_dim=2, units=2)
+    tag_ids = tagging.best_tag_ids(model, probabilities, [3, 1])
+    assert preprocessor.decode(tag_ids, [3, 1]) == [["B-PER"] * 3, ["O"]]
 
 
 def test_batches_hold_sentences_of_similar_lengths():
@@ -284,3 +286,28 @@ def test_bidirectional_tagger_resolves_names_by_the_words_after_them(tmp_path):
                                 out=tmp_path / f"run-{bidirectional}")
         f1[bidirectional] = run_task(tagging, config)["f1"]
     assert f1[True] > 0.85 and f1[True] > f1[False] + 0.4, f1
+
+
+def test_crf_decoding_follows_the_transitions_and_never_gives_the_padding_tag():
+    """With equal potentials the CRF's path is the transitions' best path; the padding
+    tag 0 is never chosen even when its potential is the highest."""
+    model = build_tagger(10, 3, embedding_dim=2, units=2, output="crf")
+    model.crf.transitions.assign([[0.0, 0.0, 0.0], [0.0, -5.0, 5.0], [0.0, 5.0, -5.0]])
+    outputs = np.zeros((1, 4, 3), "float32")
+    outputs[..., 0] = 9.0
+    outputs[0, 0, 1] = 1.0  # starts with tag 1, then alternates
+    assert tagging.best_tag_ids(model, outputs, [4]).tolist() == [[1, 2, 1, 2]]
+    softmax = build_tagger(10, 3, embedding_dim=2, units=2)
+    assert tagging.best_tag_ids(softmax, outputs, [4]).tolist() == [[1, 1, 1, 1]]
+
+
+def test_a_crf_run_tags_and_loads_back(small_data, tmp_path):
+    config = tagging.Config(data=small_data, output="crf", char_encoder="lstm",
+                            word_dropout=0.1, out=tmp_path / "crf", **FAST)
+    metrics = run_task(tagging, config)
+    predictor = seqtasks.load(tmp_path / "crf")
+    sentences = [tokens for tokens, _ in read_tagged(small_data / "test.conll")[:5]]
+    tags = predictor.predict(sentences)
+    assert [len(pairs) for pairs in tags] == [len(tokens) for tokens in sentences]
+    assert {tag for pairs in tags for _, tag in pairs} <= set(predictor.preprocessor.tags.tokens[1:])
+    assert 0 <= metrics["accuracy"] <= 1
