@@ -21,6 +21,7 @@ reviews, whose labels depend on negation scope and contrast.
 import csv
 import dataclasses
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -28,6 +29,7 @@ import pandas as pd
 from seqtasks.analysis.baselines import bag_of_words_baseline
 from seqtasks.data.batching import LengthBatches, pad
 from seqtasks.data.embedded import embedded_path
+from seqtasks.data.embeddings import coverage_metrics, use_pretrained
 from seqtasks.data.readers import encode_labels, read_labelled_text
 from seqtasks.data.splits import find_splits, hold_out
 from seqtasks.data.text import Vocabulary, WordTokenizer, tokenizer_from_config
@@ -60,6 +62,10 @@ class Config(TaskConfig):
                                            "epoch", choices=("val_loss", "val_accuracy"))
     pooling: str = setting("last", "summarise the text by the final state (last) or by the "
                                    "max over the steps' outputs (max)", choices=POOLINGS)
+    embeddings: Path | None = setting(
+        None, "pretrained word vectors to start the word embeddings from: a GloVe, word2vec "
+              "or fastText text file (.gz too), whose dimension embedding_dim must be; words "
+              "it lacks start random (none: all do)")
 
 
 class Preprocessor:
@@ -200,20 +206,24 @@ def prepare(config):
 
 def build(config, data):
     """The compiled classifier: Embedding(mask_zero) -> recurrent stack -> last state (or
-    max over outputs) -> Dropout -> softmax over the labels."""
+    max over outputs) -> Dropout -> softmax over the labels. With ``config.embeddings``, the
+    file's vectors start the embeddings of the words it has (its coverage line is printed)."""
     model = build_classifier(
         len(data.preprocessor.vocab), len(data.preprocessor.classes),
         embedding_dim=config.embedding_dim, cell=config.cell, units=config.units,
         depth=config.depth, bidirectional=config.bidirectional, dropout=config.dropout,
         pooling=config.pooling,
     )
+    use_pretrained(model.get_layer("embedding"), config.embeddings, data.preprocessor.vocab,
+                   config.verbose)
     model.compile(optimizer=make_optimizer(config.learning_rate, config.clipnorm, config.ema),
                   loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     return model
 
 
 def evaluate(model, data, config):
-    """Test accuracy, F1 and confusion matrix, and the bag-of-words baseline's accuracy."""
+    """Test accuracy, F1 and confusion matrix, the bag-of-words baseline's accuracy and,
+    with ``config.embeddings``, the vocabulary's coverage by the file."""
     test = data.frames["test"]
     started = time.monotonic()
     with phase(f"classifying the {len(test)} test texts", config.verbose):
@@ -228,6 +238,7 @@ def evaluate(model, data, config):
             "confusion_matrix": scores["confusion_matrix"],
             "classes": data.preprocessor.classes, "test_examples": len(test),
             "vocab_size": len(data.preprocessor.vocab),
+            **coverage_metrics(config.embeddings, data.preprocessor.vocab),
             "eval_seconds": round(time.monotonic() - started, 1)}
 
 

@@ -16,6 +16,11 @@ pairs with more than ``max_length`` tokens on a side are dropped (counted in the
 as ``train_pairs_dropped``). Default: the embedded dates (human-written dates -> ISO
 dates), character tokens on both sides.
 
+Pretrained word vectors (``tokens="word"``): ``embeddings`` start the source embeddings
+and ``target_embeddings`` the target ones. The target takes a file of its own: the
+source language's vectors would start the target's homographs (German "die", "was") at
+the wrong meaning; for a same-language pair, give the same file twice.
+
 >>> config = Config(epochs=1, units=8)
 >>> data = prepare(config)  # doctest: +SKIP
 >>> model = build(config, data)  # doctest: +SKIP
@@ -26,12 +31,14 @@ dates), character tokens on both sides.
 import dataclasses
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from seqtasks.data.batching import LengthBatches, length_groups, pad
 from seqtasks.data.embedded import embedded_path
+from seqtasks.data.embeddings import coverage_metrics, use_pretrained
 from seqtasks.data.readers import read_parallel, read_parallel_splits
 from seqtasks.data.splits import hold_out
 from seqtasks.data.text import CharTokenizer, Vocabulary, WordTokenizer, tokenizer_from_config
@@ -88,6 +95,13 @@ class Config(TaskConfig):
     length_penalty: float = setting(0.0, "GNMT length-penalty exponent of beam search "
                                          "(0: rank by probability; 0.6-1.0 favours longer "
                                          "translations)", check=non_negative_number)
+    embeddings: Path | None = setting(
+        None, "pretrained word vectors of the source language to start the source "
+              "embeddings from (tokens=word): a GloVe, word2vec or fastText text file (.gz "
+              "too), whose dimension embedding_dim must be (none: learn them from scratch)")
+    target_embeddings: Path | None = setting(
+        None, "the same for the target embeddings: vectors of the target language (the "
+              "embeddings file again for a same-language pair)")
 
     def __post_init__(self):
         super().__post_init__()
@@ -97,6 +111,9 @@ class Config(TaskConfig):
         if (self.source_lang is None) != (self.target_lang is None):
             raise ConfigError("give both source_lang and target_lang (line-aligned files), "
                               "or neither (TSV files)")
+        if self.tokens != "word" and (self.embeddings or self.target_embeddings):
+            raise ConfigError("pretrained embeddings are word vectors: they need tokens="
+                              "'word' (--tokens word)")
 
 
 def tokenizers(tokens):
@@ -315,12 +332,18 @@ def prepare(config):
 
 
 def build(config, data):
-    """The compiled translator: bidirectional encoder, bridged states, attentional decoder."""
+    """The compiled translator: bidirectional encoder, bridged states, attentional decoder.
+    ``config.embeddings`` (``target_embeddings``) start the source (target) embeddings of
+    the words they have; each prints its coverage line."""
     model = build_translator(
         len(data.preprocessor.source_vocab), len(data.preprocessor.target_vocab),
         embedding_dim=config.embedding_dim, cell=config.cell, units=config.units,
         depth=config.depth, dropout=config.dropout, attention=config.attention,
     )
+    use_pretrained(model.get_layer("source_embedding"), config.embeddings,
+                   data.preprocessor.source_vocab, config.verbose)
+    use_pretrained(model.get_layer("target_embedding"), config.target_embeddings,
+                   data.preprocessor.target_vocab, config.verbose, label="target embeddings")
     model.compile(optimizer=make_optimizer(config.learning_rate, config.clipnorm, config.ema),
                   loss="sparse_categorical_crossentropy")
     return model
@@ -328,7 +351,8 @@ def build(config, data):
 
 def evaluate(model, data, config):
     """BLEU and exact match of the test translations, greedy and by beam search (the
-    headline figures are the beam's), with the sizes of the data and vocabularies."""
+    headline figures are the beam's), with the sizes of the data and vocabularies and the
+    vocabularies' coverage by the pretrained embeddings files."""
     predictor = Predictor(model, data.preprocessor, config)
     sources, references = zip(*data.pairs["test"])
     with phase(f"decoding the {len(sources)} test sentences greedily", config.verbose):
@@ -343,6 +367,9 @@ def evaluate(model, data, config):
             "train_pairs_dropped": data.train_pairs_dropped,
             "source_vocab": len(data.preprocessor.source_vocab),
             "target_vocab": len(data.preprocessor.target_vocab),
+            **coverage_metrics(config.embeddings, data.preprocessor.source_vocab),
+            **coverage_metrics(config.target_embeddings, data.preprocessor.target_vocab,
+                               label="target embeddings"),
             "greedy_seconds": greedy_seconds, "beam_seconds": beam_seconds}
 
 
