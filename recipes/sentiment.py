@@ -19,6 +19,7 @@ run folder loads back with ``seqtasks.load(OUT).predict(["a superb film"])``.
 
 import sys
 
+from seqtasks.data.embeddings import use_pretrained
 from seqtasks.distribute import distribution_scope
 from seqtasks.errors import exit_code
 from seqtasks.models.classifier import build_classifier
@@ -48,6 +49,9 @@ def main(argv=None):
                 bidirectional=config.bidirectional, dropout=config.dropout,
                 pooling=config.pooling,
             )
+            # Pretrained word vectors (--embeddings FILE) start the words they have.
+            use_pretrained(model.get_layer("embedding"), config.embeddings,
+                           data.preprocessor.vocab, config.verbose)
             model.compile(optimizer=make_optimizer(config.learning_rate, config.clipnorm,
                                                    config.ema),
                           loss="sparse_categorical_crossentropy", metrics=["accuracy"])

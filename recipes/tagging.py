@@ -22,6 +22,7 @@ folder loads back with ``seqtasks.load(OUT).predict(["Jordan told reporters"])``
 
 import sys
 
+from seqtasks.data.embeddings import use_pretrained
 from seqtasks.distribute import distribution_scope
 from seqtasks.errors import exit_code
 from seqtasks.models.tagger import build_tagger
@@ -56,6 +57,9 @@ def main(argv=None):
                 char_encoder=config.char_encoder, char_filters=config.char_filters,
                 max_word_length=preprocessor.max_word_length, seed=config.seed,
             )
+            # Pretrained word vectors (--embeddings FILE) start the words they have.
+            use_pretrained(model.get_layer("word_embedding"), config.embeddings,
+                           preprocessor.words, config.verbose)
             model = tagging.compile_tagger(model, config)
 
         # ## Training: checkpoints every epoch, early stopping on the validation loss.

@@ -22,6 +22,7 @@ run folder loads back with ``seqtasks.load(OUT).predict(["March 3rd, 2001"])``.
 
 import sys
 
+from seqtasks.data.embeddings import use_pretrained
 from seqtasks.distribute import distribution_scope
 from seqtasks.errors import exit_code
 from seqtasks.models.translator import build_translator
@@ -51,6 +52,13 @@ def main(argv=None):
                 cell=config.cell, units=config.units, depth=config.depth,
                 dropout=config.dropout, attention=config.attention,
             )
+            # Pretrained word vectors (--embeddings, --target-embeddings) start the words
+            # they have.
+            use_pretrained(model.get_layer("source_embedding"), config.embeddings,
+                           data.preprocessor.source_vocab, config.verbose)
+            use_pretrained(model.get_layer("target_embedding"), config.target_embeddings,
+                           data.preprocessor.target_vocab, config.verbose,
+                           label="target embeddings")
             model.compile(optimizer=make_optimizer(config.learning_rate, config.clipnorm,
                                                    config.ema),
                           loss="sparse_categorical_crossentropy")

@@ -77,6 +77,16 @@ def test_preprocessor_round_trips_through_its_config(chars):
     assert loaded.tags.tokens == fitted.tags.tokens == ["<pad>", "O", "B-ORG", "B-PER", "I-ORG"]
 
 
+def test_lower_cased_words_keep_their_case_in_the_characters_and_round_trip():
+    fitted = tagging.Preprocessor.fit(SENTENCES, min_freq=1, lowercase=True)
+    loaded = tagging.Preprocessor.from_config(json.loads(json.dumps(fitted.get_config())))
+    for preprocessor in (fitted, loaded):
+        inputs = preprocessor.encode([["FORD", "ford", "Ford"]])
+        assert len(set(inputs["words"][0].tolist())) == 1 and preprocessor.knows("FORD")
+        assert len({tuple(row) for row in inputs["chars"][0].tolist()}) == 3
+    assert "Ford" not in fitted.words and "ford" in fitted.words
+
+
 def test_characters_are_encoded_per_word_and_cut_to_the_longest_word_length():
     preprocessor = tagging.Preprocessor.fit(SENTENCES, min_freq=1, max_word_length=3)
     chars = preprocessor.encode([["Ford", "Q"]])["chars"]

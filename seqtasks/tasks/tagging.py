@@ -28,6 +28,7 @@ named-entity sentences.
 """
 
 import dataclasses
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -36,6 +37,7 @@ from sklearn.metrics import confusion_matrix
 from seqtasks.cells.registry import CELLS
 from seqtasks.data.batching import LengthBatches, pad
 from seqtasks.data.embedded import embedded_path
+from seqtasks.data.embeddings import coverage_metrics, use_pretrained
 from seqtasks.data.readers import CONLLU_FIELDS, read_tagged
 from seqtasks.data.splits import find_splits, hold_out
 from seqtasks.data.text import PAD, UNK, Vocabulary
@@ -100,6 +102,12 @@ class Config(TaskConfig):
     char_filters: int = setting(64, "width of the character features", check=positive_int)
     min_freq: int = setting(2, "training words seen fewer times become <unk> (which teaches "
                                "the model a vector for unknown words)", check=positive_int)
+    lowercase: bool = setting(False, "look words up in lower case (fewer unknown words; the "
+                                      "characters keep the case)")
+    embeddings: Path | None = setting(
+        None, "pretrained word vectors to start the word embeddings from: a GloVe, word2vec "
+              "or fastText text file (.gz too), whose dimension embedding_dim must be; words "
+              "it lacks start random (none: all do)")
 
     def __post_init__(self):
         super().__post_init__()
@@ -113,31 +121,45 @@ class Preprocessor:
 
     Words and characters reserve ``<pad>`` (0) and ``<unk>`` (1); tags reserve ``<pad>``
     only, which the model never predicts. Words are cut to `max_word_length` characters.
+    With `lowercase`, words are looked up in lower case (the characters keep their case).
 
     >>> p = Preprocessor.fit([(["Jordan", "said"], ["B-PER", "O"])], min_freq=1)
     >>> p.encode([["Jordan", "smiled"]])["words"].tolist(), p.tags.tokens
     ([[2, 1]], ['<pad>', 'B-PER', 'O'])
+    >>> Preprocessor.fit([(["Jordan"], ["B-PER"])], min_freq=1, lowercase=True).words.tokens
+    ['<pad>', '<unk>', 'jordan']
     """
 
-    def __init__(self, words, tags, chars=None, max_word_length=20):
+    def __init__(self, words, tags, chars=None, max_word_length=20, lowercase=False):
         self.words, self.tags, self.chars = words, tags, chars
-        self.max_word_length = max_word_length
+        self.max_word_length, self.lowercase = max_word_length, lowercase
 
     @classmethod
-    def fit(cls, sentences, min_freq=2, chars=True, max_word_length=20):
+    def fit(cls, sentences, min_freq=2, chars=True, max_word_length=20, lowercase=False):
         """The vocabularies of training ``(tokens, tags)`` `sentences`; words seen fewer
         than `min_freq` times are left out (they become ``<unk>``)."""
         token_lists = [tokens for tokens, _ in sentences]
-        words = Vocabulary.build(token_lists, min_freq=min_freq, reserved=(PAD, UNK))
+        words = Vocabulary.build(([token.lower() for token in tokens] if lowercase else tokens
+                                  for tokens in token_lists),
+                                 min_freq=min_freq, reserved=(PAD, UNK))
         tags = Vocabulary.build((tags for _, tags in sentences), reserved=(PAD,))
         char_vocab = Vocabulary.build((list(token) for tokens in token_lists
                                        for token in tokens), reserved=(PAD, UNK))
-        return cls(words, tags, char_vocab if chars else None, max_word_length)
+        return cls(words, tags, char_vocab if chars else None, max_word_length, lowercase)
+
+    def word_key(self, token):
+        """How `token` is looked up in the word vocabulary."""
+        return token.lower() if self.lowercase else token
+
+    def knows(self, token):
+        """Whether `token` has a word vector of its own (else it is ``<unk>``)."""
+        return self.word_key(token) in self.words
 
     def encode(self, token_lists):
         """The model inputs of lists of tokens: ``{"words": (n, longest)}`` and, with
         characters, ``{"chars": (n, longest, max_word_length)}``, int32, 0-padded."""
-        inputs = {"words": pad([self.words.encode(tokens) for tokens in token_lists])}
+        inputs = {"words": pad([self.words.encode(map(self.word_key, tokens))
+                                for tokens in token_lists])}
         if self.chars is not None:
             inputs["chars"] = self.encode_chars(token_lists, inputs["words"].shape)
         return inputs
@@ -163,14 +185,14 @@ class Preprocessor:
     def get_config(self):
         return {"words": self.words.get_config(), "tags": self.tags.get_config(),
                 "chars": None if self.chars is None else self.chars.get_config(),
-                "max_word_length": self.max_word_length}
+                "max_word_length": self.max_word_length, "lowercase": self.lowercase}
 
     @classmethod
     def from_config(cls, config):
         chars = config["chars"]
         return cls(Vocabulary.from_config(config["words"]), Vocabulary.from_config(config["tags"]),
                    None if chars is None else Vocabulary.from_config(chars),
-                   config["max_word_length"])
+                   config["max_word_length"], config.get("lowercase", False))
 
 
 def tokens_of(sentence):
@@ -313,7 +335,8 @@ def prepare(config):
     """Reads the splits, fits the vocabularies on train, checks that valid and test use
     only training tags, and batches train and valid."""
     sentences, paths = read_splits(config)
-    preprocessor = Preprocessor.fit(sentences["train"], config.min_freq, config.char_features)
+    preprocessor = Preprocessor.fit(sentences["train"], config.min_freq, config.char_features,
+                                    lowercase=config.lowercase)
     for split in ("valid", "test"):
         check_tags(sentences[split], preprocessor.tags, paths[split], config.tag_column)
     train = tagged_batches(preprocessor, sentences["train"], config.batch_size,
@@ -326,7 +349,8 @@ def build(config, data):
     """The compiled tagger: word embeddings (and character features) -> recurrent stack
     -> a softmax over the tags at every word, or tag potentials into a CRF. The padded
     steps carry the embedding's mask to the output, so Keras leaves them out of the loss
-    and the accuracy."""
+    and the accuracy. With ``config.embeddings``, the file's vectors start the embeddings
+    of the words it has (its coverage line is printed)."""
     preprocessor = data.preprocessor
     model = build_tagger(
         len(preprocessor.words), len(preprocessor.tags), embedding_dim=config.embedding_dim,
@@ -337,6 +361,8 @@ def build(config, data):
         char_encoder=config.char_encoder, char_filters=config.char_filters,
         max_word_length=preprocessor.max_word_length, seed=config.seed,
     )
+    use_pretrained(model.get_layer("word_embedding"), config.embeddings, preprocessor.words,
+                   config.verbose)
     return compile_tagger(model, config)
 
 
@@ -351,13 +377,13 @@ def compile_tagger(model, config):
     return model
 
 
-def unknown_word_scores(token_lists, gold, predicted, words):
-    """The share of tokens outside `words` (they are ``<unk>`` to the model) and the
-    accuracy on them (None without any)."""
+def unknown_word_scores(token_lists, gold, predicted, known, prefix):
+    """``{PREFIX_rate, PREFIX_accuracy}``: the share of tokens for which `known(token)` is
+    false and the accuracy on them (None without any)."""
     hits = [g == p for tokens, gold_tags, tags in zip(token_lists, gold, predicted)
-            for token, g, p in zip(tokens, gold_tags, tags) if token not in words]
-    return {"oov_rate": len(hits) / sum(map(len, token_lists)),
-            "oov_accuracy": float(np.mean(hits)) if hits else None}
+            for token, g, p in zip(tokens, gold_tags, tags) if not known(token)]
+    return {f"{prefix}_rate": len(hits) / sum(map(len, token_lists)),
+            f"{prefix}_accuracy": float(np.mean(hits)) if hits else None}
 
 
 def tag_split(model, data, split, batch_size):
@@ -368,16 +394,22 @@ def tag_split(model, data, split, batch_size):
 
 def evaluate(model, data, config):
     """Test token accuracy, entity F1 (BIO tags only), the rate of and accuracy on words
-    outside the vocabulary, validation accuracy and the test confusion matrix."""
+    outside the vocabulary (oov: ``<unk>`` to the model) and on words unseen in training,
+    validation accuracy and the test confusion matrix."""
     with phase("tagging the test and validation sentences", config.verbose):
         token_lists, gold, predicted = tag_split(model, data, "test", config.batch_size)
         _, valid_gold, valid_predicted = tag_split(model, data, "valid", config.batch_size)
-    tags = sorted(data.preprocessor.tags.tokens[1:])
+    preprocessor = data.preprocessor
+    training_words = {token for tokens, _ in data.sentences["train"] for token in tokens}
+    tags = sorted(preprocessor.tags.tokens[1:])
     matrix = confusion_matrix([tag for row in gold for tag in row],
                               [tag for row in predicted for tag in row], labels=tags)
     return {**tagging_scores(gold, predicted),
-            **unknown_word_scores(token_lists, gold, predicted, data.preprocessor.words),
+            **unknown_word_scores(token_lists, gold, predicted, preprocessor.knows, "oov"),
+            **unknown_word_scores(token_lists, gold, predicted, training_words.__contains__,
+                                  "unseen"),
             "valid_accuracy": tagging_scores(valid_gold, valid_predicted)["accuracy"],
+            **coverage_metrics(config.embeddings, data.preprocessor.words),
             "test_sentences": len(token_lists), "parameters": model.count_params(),
             "confusion_matrix": matrix.tolist(), "tags": tags}
 
@@ -403,6 +435,7 @@ def report(model, data, config, metrics, history, folder):
         write_sample(sample, predicted, file)
     if config.verbose:
         shown = {"accuracy": "test accuracy", "f1": "entity F1",
-                 "oov_accuracy": "accuracy on unknown words"}
+                 "oov_accuracy": "on words outside the vocabulary",
+                 "unseen_accuracy": "on words unseen in training"}
         print(", ".join(f"{label} {metrics[key]:.4f}" for key, label in shown.items()
                         if metrics.get(key) is not None))
