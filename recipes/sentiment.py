@@ -47,7 +47,7 @@ def main(argv=None):
                 embedding_dim=config.embedding_dim,
                 cell=config.cell, units=config.units, depth=config.depth,
                 bidirectional=config.bidirectional, dropout=config.dropout,
-                pooling=config.pooling,
+                pooling=config.pooling, word_dropout=config.word_dropout, seed=config.seed,
             )
             # Pretrained word vectors (--embeddings FILE) start the words they have.
             use_pretrained(model.get_layer("embedding"), config.embeddings,

@@ -169,9 +169,10 @@ def test_bag_of_words_baseline_scores_a_separable_task():
     assert bag_of_words_baseline(texts, labels, ["good plot", "awful film"], ["pos", "neg"]) == 1.0
 
 
-def test_max_pooled_classifier_saves_and_loads(tmp_path):
+def test_max_pooled_classifier_with_word_dropout_saves_and_loads(tmp_path):
     model = build_classifier(20, 2, embedding_dim=4, units=5, bidirectional=True,
-                             pooling="max")
+                             pooling="max", word_dropout=0.2, seed=0)
+    assert model.get_layer("word_dropout").rate == 0.2
     ids = np.array([[3, 4, 5, 0], [6, 7, 8, 9]])
     model.save(tmp_path / "model.keras")
     loaded = keras.saving.load_model(tmp_path / "model.keras", safe_mode=True)

@@ -60,3 +60,9 @@ class WordDropout(keras.layers.Layer):
         return {**super().get_config(), "rate": self.rate, "unknown_id": self.unknown_id,
                 "padding_id": self.padding_id, "seed": self.seed}
 
+
+
+def with_word_dropout(ids, rate, seed=None):
+    """`ids` through a `WordDropout` layer named ``word_dropout`` (`ids` itself when
+    `rate` is 0): how the models put word dropout before their word embedding."""
+    return WordDropout(rate, seed=seed, name="word_dropout")(ids) if rate else ids

@@ -11,6 +11,7 @@ import keras
 
 from seqtasks.errors import ConfigError
 from seqtasks.layers import MaskedGlobalMaxPooling1D, recurrent_stack
+from seqtasks.layers.word_dropout import with_word_dropout
 
 POOLINGS = ("last", "max")
 
@@ -25,6 +26,8 @@ def build_classifier(
     bidirectional=False,
     dropout=0.0,
     pooling="last",
+    word_dropout=0.0,
+    seed=None,
     name="classifier",
 ):
     """Builds (uncompiled) Embedding → recurrent stack → pooling → Dropout → Dense softmax.
@@ -47,6 +50,9 @@ def build_classifier(
         bidirectional: read the sentence both ways.
         dropout: the dropout rate after the embedding, between layers and before the classifier.
         pooling: "last" (the final state) or "max" (max over the steps' outputs).
+        word_dropout: in training, each word id becomes ``<unk>`` (1) with this
+            probability (`WordDropout`).
+        seed: seeds word dropout.
         name: the model's name.
 
     Example:
@@ -62,7 +68,8 @@ def build_classifier(
             f"need vocab_size >= 2 and num_classes >= 2, got {vocab_size} and {num_classes}"
         )
     tokens = keras.Input(shape=(None,), dtype="int32", name="tokens")
-    x = keras.layers.Embedding(vocab_size, embedding_dim, mask_zero=True, name="embedding")(tokens)
+    ids = with_word_dropout(tokens, word_dropout, seed)
+    x = keras.layers.Embedding(vocab_size, embedding_dim, mask_zero=True, name="embedding")(ids)
     x = keras.layers.Dropout(dropout, name="embedding_dropout")(x)
     # The architecture idea: many-to-one. The recurrent stack consumes the (masked)
     # sequence; its last state, or the max over its outputs, is a fixed-size summary.

@@ -31,7 +31,7 @@ from keras import ops
 
 from seqtasks.errors import ConfigError
 from seqtasks.layers import CRF, CRFModel, recurrent_stack
-from seqtasks.layers.word_dropout import WordDropout
+from seqtasks.layers.word_dropout import with_word_dropout
 from seqtasks.validation import one_of
 
 
@@ -167,10 +167,9 @@ def build_tagger(
     one_of("char_encoder", char_encoder, CHAR_ENCODERS)
     words = keras.Input((None,), dtype="int32", name="words")
     inputs = {"words": words}
-    ids = WordDropout(word_dropout, seed=seed, name="word_dropout")(words) if word_dropout \
-        else words
     features = keras.layers.Embedding(vocab_size, embedding_dim, mask_zero=True,
-                                      name="word_embedding")(ids)
+                                      name="word_embedding")(
+        with_word_dropout(words, word_dropout, seed))
     if char_vocab_size is not None:
         chars = keras.Input((None, max_word_length), dtype="int32", name="chars")
         inputs["chars"] = chars

@@ -39,7 +39,7 @@ from seqtasks.plots import plot_confusion, plot_history
 from seqtasks.progress import phase
 from seqtasks.tasks.config import TaskConfig, like, setting
 from seqtasks.training import make_optimizer, predict_batch
-from seqtasks.validation import positive_int
+from seqtasks.validation import positive_int, rate
 
 NAME = "sentiment"
 OBJECTIVE = "val_accuracy"  # what a hyperparameter search optimises by default
@@ -60,6 +60,8 @@ class Config(TaskConfig):
     max_vocab: int = setting(30000, "keep at most this many words", check=positive_int)
     monitor: str = setting("val_accuracy", "early stopping watches this and keeps its best "
                                            "epoch", choices=("val_loss", "val_accuracy"))
+    word_dropout: float = setting(0.0, "in training, replace each word by <unk> with this "
+                                       "probability", check=rate)
     pooling: str = setting("last", "summarise the text by the final state (last) or by the "
                                    "max over the steps' outputs (max)", choices=POOLINGS)
     embeddings: Path | None = setting(
@@ -212,7 +214,7 @@ def build(config, data):
         len(data.preprocessor.vocab), len(data.preprocessor.classes),
         embedding_dim=config.embedding_dim, cell=config.cell, units=config.units,
         depth=config.depth, bidirectional=config.bidirectional, dropout=config.dropout,
-        pooling=config.pooling,
+        pooling=config.pooling, word_dropout=config.word_dropout, seed=config.seed,
     )
     use_pretrained(model.get_layer("embedding"), config.embeddings, data.preprocessor.vocab,
                    config.verbose)
