@@ -71,7 +71,7 @@ def test_defaults_and_what_a_search_may_change():
             config.learning_rate, config.embedding_dim) == (128, 12, 64, 120.0, 3e-3, 32)
     assert (config.tokens, config.attention, config.beam_size, config.length_penalty,
             config.max_length, config.min_freq, config.max_vocab) == (
-        "char", "luong", 4, 0.0, 80, 2, 20000)
+        "auto", "luong", 4, 0.0, 80, 2, 20000)
     assert config.bidirectional is True and translation.FIXED == {"bidirectional": True}
     assert (translation.NAME, translation.OBJECTIVE, translation.METRICS,
             translation.SEARCHABLE) == ("translation", "val_loss", ("loss",), ("attention",))
@@ -147,7 +147,9 @@ def test_long_training_pairs_are_dropped_counted_and_warned_about(tmp_path, caps
     assert len(prepared.pairs["train"]) == len(train) - expected
     warning = capsys.readouterr().err.strip()
     assert warning == (f"warning: dropped {expected} of {len(train)} training pairs with "
-                       f"more than max_length={max_length} tokens on a side")
+                       f"more than max_length={max_length} chars on a side (raise "
+                       f"--max-length to keep them)")
+    assert prepared.tokens == "char"  # dates: most of their "words" are rare
 
     translation.prepare(translation.Config(data=data))
     assert capsys.readouterr().err == ""  # nothing dropped, nothing said
@@ -163,7 +165,8 @@ def test_line_aligned_files_with_word_tokens(tmp_path):
     data = write_line_aligned(tmp_path / "parallel", {
         "train": pairs, "val": pairs[:4], "test_2016_flickr": pairs[4:8]})
     prepared = translation.prepare(translation.Config(
-        data=data, source_lang="en", target_lang="de", tokens="word", min_freq=1))
+        data=data, source_lang="en", target_lang="de", min_freq=2))
+    assert prepared.tokens == "word"  # chosen: every word is seen at least twice
     assert prepared.pairs["test"] == pairs[4:8]
     assert "Hund" in prepared.preprocessor.target_vocab  # the target keeps its case
     assert len(prepared.train) == 1 and len(prepared.valid) == 1

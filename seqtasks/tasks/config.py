@@ -194,8 +194,8 @@ def add_config_arguments(parser, config_class, skip=()):
             continue
         flag = "--" + field.name.replace("_", "-")
         kind = _base_type(hints[field.name])
-        options = {"default": field.default, "help": field.metadata.get("help", ""),
-                   "dest": field.name}
+        help_text = field.metadata.get("help", "").replace("%", "%%")  # argparse formats it
+        options = {"default": field.default, "help": help_text, "dest": field.name}
         if kind is bool:
             parser.add_argument(flag, action=argparse.BooleanOptionalAction, **options)
             continue

@@ -10,11 +10,13 @@ per output token, greedily and by beam search (`seqtasks.decoding.search`). `eva
 reports corpus BLEU and the exact-match rate of the test translations, both ways.
 
 Data: a folder of TSV files of ``source<TAB>target`` lines, or, with ``source_lang``
-and ``target_lang``, line-aligned files like Multi30k's ``train.en``/``train.de`` (use
-``tokens="word"`` there); a missing valid or test split is held out of train. Training
-pairs with more than ``max_length`` tokens on a side are dropped (counted in the metrics
-as ``train_pairs_dropped``). Default: the embedded dates (human-written dates -> ISO
-dates), character tokens on both sides.
+and ``target_lang``, line-aligned files like Multi30k's ``train.en``/``train.de``; a
+missing valid or test split is held out of train. Tokens are words or characters on
+both sides; by default (``tokens="auto"``, `choose_tokens`) words where frequent words
+make up 90% of each side's training text (sentences of a language), else characters
+(dates). Training pairs with more than ``max_length`` tokens on a side are dropped (a
+warning says how many; ``train_pairs_dropped`` in the metrics). Default: the embedded
+dates (human-written dates -> ISO dates), which take characters.
 
 Pretrained word vectors (``tokens="word"``): ``embeddings`` start the source embeddings
 and ``target_embeddings`` the target ones. The target takes a file of its own: the
@@ -28,6 +30,7 @@ the wrong meaning; for a same-language pair, give the same file twice.
 ['2001-03-03']
 """
 
+import collections
 import dataclasses
 import sys
 import time
@@ -58,7 +61,8 @@ METRICS = ("loss",)  # what the compiled model reports
 SEARCHABLE = ("attention",)  # hyperparameters of this task beyond the shared ones
 FIXED = {"bidirectional": True}  # the encoder is always bidirectional
 SPLITS = ("train", "valid", "test")
-TOKENS = ("char", "word")
+TOKENS = ("auto", "char", "word")
+WORD_COVERAGE = 0.9  # tokens="auto" takes words when frequent words are this share of each side
 SAMPLE = 200  # test pairs in translations.csv
 
 
@@ -75,8 +79,10 @@ class Config(TaskConfig):
     batch_size: int = like("batch_size", 64)
     max_seconds: float | None = like("max_seconds", 120.0)
     learning_rate: float = like("learning_rate", 3e-3)
-    tokens: str = setting("char", "tokens on both sides: characters (dates) or words "
-                                  "(sentences; the target keeps its case)", choices=TOKENS)
+    tokens: str = setting("auto", "tokens on both sides: characters (dates, codes) or words "
+                                  "(sentences; the target keeps its case); auto: words when "
+                                  "words seen min_freq times make up 90% of each side's "
+                                  "training text, else characters", choices=TOKENS)
     attention: str = setting("luong", "attention over the encoder outputs: Luong's "
                                       "multiplicative or Bahdanau's additive",
                              choices=ATTENTIONS)
@@ -111,9 +117,39 @@ class Config(TaskConfig):
         if (self.source_lang is None) != (self.target_lang is None):
             raise ConfigError("give both source_lang and target_lang (line-aligned files), "
                               "or neither (TSV files)")
-        if self.tokens != "word" and (self.embeddings or self.target_embeddings):
+        if self.tokens == "char" and (self.embeddings or self.target_embeddings):
             raise ConfigError("pretrained embeddings are word vectors: they need tokens="
                               "'word' (--tokens word)")
+
+
+def choose_tokens(pairs, min_freq):
+    """``"word"`` when, on each side of the training `pairs`, the words seen at least
+    `min_freq` times make up at least 90% of the words (sentences of a language), else
+    ``"char"`` (dates, codes, names: most of their "words" are rare, and a word model
+    could not write the ones it has not learnt).
+
+    >>> choose_tokens([("a cat", "eine Katze")] * 2, 2)
+    'word'
+    >>> choose_tokens([("3 May", "2020-05-03"), ("4 May", "2020-05-04")], 2)
+    'char'
+    """
+    for side, tokenizer in enumerate(tokenizers("word")):
+        counts = collections.Counter(token for pair in pairs
+                                     for token in tokenizer.tokenize(pair[side]))
+        frequent = sum(count for count in counts.values() if count >= min_freq)
+        if frequent < WORD_COVERAGE * sum(counts.values()):
+            return "char"
+    return "word"
+
+
+def resolved_tokens(config, pairs):
+    """`config.tokens`, with ``"auto"`` resolved: words with pretrained word vectors, else
+    `choose_tokens` on the training `pairs`."""
+    if config.tokens != "auto":
+        return config.tokens
+    if config.embeddings or config.target_embeddings:
+        return "word"
+    return choose_tokens(pairs, config.min_freq)
 
 
 def tokenizers(tokens):
@@ -257,13 +293,14 @@ class Predictor:
 class Data:
     """What `prepare` returns: the sentence pairs of each split (train without the pairs
     over ``max_length``), the fitted preprocessor, the teacher-forcing batches of train
-    and valid, and how many training pairs were dropped."""
+    and valid, how many training pairs were dropped and the tokens ("char", "word")."""
 
     pairs: dict
     preprocessor: Preprocessor
     train: LengthBatches
     valid: LengthBatches
     train_pairs_dropped: int
+    tokens: str
 
 
 def read_splits(config):
@@ -309,15 +346,19 @@ def prepare(config):
     """Reads the splits, drops training pairs over ``max_length`` (with a warning line on
     stderr), fits the preprocessor on train and batches train and valid."""
     splits = read_splits(config)
-    train = within_length(splits["train"], config.tokens, config.max_length)
+    tokens = resolved_tokens(config, splits["train"])
+    if config.tokens == "auto" and config.verbose:
+        print(f"tokens: {tokens}s (auto)")
+    train = within_length(splits["train"], tokens, config.max_length)
     dropped = len(splits["train"]) - len(train)
     if not train:
         raise DataError(f"all {dropped} training pairs have more than max_length="
-                        f"{config.max_length} tokens on a side", path=config.data)
+                        f"{config.max_length} {tokens}s on a side", path=config.data)
     if dropped:
         print(f"warning: dropped {dropped} of {len(splits['train'])} training pairs with "
-              f"more than max_length={config.max_length} tokens on a side", file=sys.stderr)
-    preprocessor = Preprocessor.fit(train, config.tokens, config.min_freq, config.max_vocab)
+              f"more than max_length={config.max_length} {tokens}s on a side (raise "
+              f"--max-length to keep them)", file=sys.stderr)
+    preprocessor = Preprocessor.fit(train, tokens, config.min_freq, config.max_vocab)
     vocab = preprocessor.target_vocab
 
     def batches(pairs, **order):
@@ -328,7 +369,7 @@ def prepare(config):
 
     return Data({**splits, "train": train}, preprocessor,
                 batches(train, seed=config.seed), batches(splits["valid"], shuffle=False),
-                dropped)
+                dropped, tokens)
 
 
 def build(config, data):
@@ -364,7 +405,7 @@ def evaluate(model, data, config):
             "beam": {**beam_scores, "beam_size": config.beam_size,
                      "length_penalty": config.length_penalty},
             "test_pairs": len(sources), "train_pairs": len(data.pairs["train"]),
-            "train_pairs_dropped": data.train_pairs_dropped,
+            "train_pairs_dropped": data.train_pairs_dropped, "tokens": data.tokens,
             "source_vocab": len(data.preprocessor.source_vocab),
             "target_vocab": len(data.preprocessor.target_vocab),
             **coverage_metrics(config.embeddings, data.preprocessor.source_vocab),
