@@ -224,8 +224,9 @@ def build(config, data):
 
 
 def evaluate(model, data, config):
-    """Test accuracy, F1 and confusion matrix, the bag-of-words baseline's accuracy and,
-    with ``config.embeddings``, the vocabulary's coverage by the file."""
+    """Test accuracy, F1 and confusion matrix, validation accuracy, the bag-of-words
+    baseline's accuracy and, with ``config.embeddings``, the vocabulary's coverage by the
+    file."""
     test = data.frames["test"]
     started = time.monotonic()
     with phase(f"classifying the {len(test)} test texts", config.verbose):
@@ -233,10 +234,15 @@ def evaluate(model, data, config):
                                               test["text"].tolist(), config.batch_size)
     scores = classification_scores(data.y["test"], probabilities.argmax(axis=-1),
                                    labels=range(len(data.preprocessor.classes)))
+    valid_probabilities = predict_probabilities(model, data.preprocessor,
+                                                data.frames["valid"]["text"].tolist(),
+                                                config.batch_size)
+    valid_accuracy = float(np.mean(valid_probabilities.argmax(axis=-1) == data.y["valid"]))
     with phase("fitting the bag-of-words baseline", config.verbose):
         baseline = bag_of_words_baseline(data.frames["train"]["text"], data.y["train"],
                                          test["text"], data.y["test"])
     return {"accuracy": scores["accuracy"], "f1": scores["f1"], "baseline_accuracy": baseline,
+            "valid_accuracy": valid_accuracy,
             "confusion_matrix": scores["confusion_matrix"],
             "classes": data.preprocessor.classes, "test_examples": len(test),
             "vocab_size": len(data.preprocessor.vocab),
