@@ -10,6 +10,9 @@ look. setup.cfg pins Keras and keras-tuner to the versions checked there.
   and ``gru``, e.g. cuDNN); they raise NotImplementedError where there is none.
 - `install_save_json`: puts a function in place of keras-tuner's ``utils.save_json``,
   through which its tuners and oracles write their state files.
+- `WarmupAverageAdam`: Adam whose moving average of the weights warms up; it overrides
+  the optimizer's private ``_update_model_variables_moving_average``, which reads
+  ``ema_momentum`` at every step.
 
 Example:
 
@@ -17,13 +20,34 @@ Example:
 True
 """
 
+import keras
+from keras import ops
 from keras.src import backend as _backend
 from keras.src.layers.rnn.dropout_rnn_cell import DropoutRNNCell
 
 lstm = _backend.lstm
 gru = _backend.gru
 
-__all__ = ["DropoutRNNCell", "gru", "install_save_json", "lstm"]
+__all__ = ["DropoutRNNCell", "WarmupAverageAdam", "gru", "install_save_json", "lstm"]
+
+
+@keras.saving.register_keras_serializable(package="seqtasks")
+class WarmupAverageAdam(keras.optimizers.Adam):
+    """Adam (``use_ema=True``) whose weight average uses the momentum
+    ``min(ema_momentum, (1 + t) / (10 + t))`` at step t, as TensorFlow's
+    ``ExponentialMovingAverage(num_updates=t)`` does: a short run's average forgets its
+    first, poor weights (a momentum of 0.999 would still give the weights of step 0 a
+    third of the average after 1,000 steps), and a long run's average is Keras's.
+    """
+
+    def _update_model_variables_moving_average(self, trainable_variables):
+        momentum = self.ema_momentum
+        step = ops.cast(self.iterations, "float32")
+        self.ema_momentum = ops.minimum(momentum, (1.0 + step) / (10.0 + step))
+        try:
+            super()._update_model_variables_moving_average(trainable_variables)
+        finally:
+            self.ema_momentum = momentum
 
 
 def install_save_json(save_json):

@@ -13,6 +13,7 @@ import time
 import keras
 import pandas as pd
 
+from seqtasks.compat import WarmupAverageAdam
 from seqtasks.data.batching import tf_dataset
 from seqtasks.errors import SeqtasksError
 
@@ -25,11 +26,14 @@ def make_optimizer(learning_rate=1e-3, clipnorm=None, ema=0.0):
     """Adam, with gradients clipped to a global norm of `clipnorm` when given.
 
     With `ema` (a momentum such as 0.999) Adam also keeps an exponential moving average
-    of the weights (Polyak averaging, Keras's ``use_ema``); `fit` then validates,
-    keeps and returns the averaged weights.
+    of the weights (Polyak averaging, Keras's ``use_ema``), whose momentum warms up to
+    `ema` (`seqtasks.compat.WarmupAverageAdam`); `fit` then validates, keeps and returns
+    the averaged weights.
     """
-    return keras.optimizers.Adam(learning_rate=learning_rate, global_clipnorm=clipnorm,
-                                 use_ema=ema > 0, ema_momentum=ema or 0.99)
+    if ema:
+        return WarmupAverageAdam(learning_rate=learning_rate, global_clipnorm=clipnorm,
+                                 use_ema=True, ema_momentum=ema)
+    return keras.optimizers.Adam(learning_rate=learning_rate, global_clipnorm=clipnorm)
 
 
 class TimeBudget(keras.callbacks.Callback):

@@ -163,3 +163,28 @@ def test_keras_tuner_calls_save_json_through_the_utils_module():
         text = path.read_text("utf-8")
         assert "from keras_tuner.src import utils" in text, path
         assert text.count("save_json(") == text.count("utils.save_json("), path
+
+
+def test_the_weight_average_warms_up_as_tensorflow_num_updates_does():
+    """`WarmupAverageAdam` relies on Keras reading ``ema_momentum`` at every step of
+    ``_update_model_variables_moving_average``: the average follows the warm-up formula."""
+    from seqtasks.compat import WarmupAverageAdam
+
+    variable = keras.Variable(0.0)
+    optimizer = WarmupAverageAdam(learning_rate=0.1, use_ema=True, ema_momentum=0.99)
+    optimizer.build([variable])
+    values, expected = [], None
+    for step in range(30):
+        optimizer.apply([keras.ops.convert_to_tensor(-1.0)], [variable])
+        value = float(keras.ops.convert_to_numpy(variable))
+        momentum = 0.0 if step == 0 else min(0.99, (1 + step) / (10 + step))
+        expected = value if expected is None else momentum * expected + (1 - momentum) * value
+        values.append(value)
+    average = float(keras.ops.convert_to_numpy(optimizer._model_variables_moving_average[0]))
+    assert average == pytest.approx(expected, rel=1e-5)
+    plain = values[0]
+    for value in values[1:]:
+        plain = 0.99 * plain + 0.01 * value
+    assert abs(average - expected) < abs(plain - expected)  # not Keras's fixed momentum
+    config = optimizer.get_config()
+    assert WarmupAverageAdam.from_config(config).ema_momentum == 0.99
