@@ -80,29 +80,32 @@ class Config(TaskConfig):
 
     cell: str = like("cell", "lstm", choices=(*CELLS, "tdnn"))
     bidirectional: bool = like("bidirectional", True)
-    embedding_dim: int = like("embedding_dim", 64, help="width of the word embeddings")
-    epochs: int = like("epochs", 8)
+    units: int = like("units", 128)
+    dropout: float = like("dropout", 0.33)
+    embedding_dim: int = like("embedding_dim", 100, help="width of the word embeddings")
+    epochs: int = like("epochs", 40)
     learning_rate: float = like("learning_rate", 2e-3)
-    max_seconds: float | None = like("max_seconds", 170.0)
+    ema: float = like("ema", 0.999)
+    max_seconds: float | None = like("max_seconds", 150.0)
     tag_column: str | None = setting(
         None, "where the tags are: a CoNLL-U field (upos, xpos, ...) or a 0-based column "
               "number (-1: the last); default: upos in CoNLL-U files, the last column in "
               "CoNLL files", check=valid_tag_column)
-    output: str = setting("softmax", "softmax: each word's most likely tag; crf: the most "
+    output: str = setting("crf", "softmax: each word's most likely tag; crf: the most "
                                      "likely tag sequence under a linear-chain CRF",
                           choices=OUTPUTS)
-    word_dropout: float = setting(0.0, "in training, replace each word by <unk> with this "
+    word_dropout: float = setting(0.1, "in training, replace each word by <unk> with this "
                                        "probability (the unknown-word path learns)",
                                   check=rate)
     char_features: bool = setting(True, "add character features to each word (they give "
                                          "unseen words a vector from their spelling)")
-    char_encoder: str = setting("cnn", "what reads each word's characters: a convolution "
+    char_encoder: str = setting("lstm", "what reads each word's characters: a convolution "
                                         "with max pooling, or a bidirectional LSTM",
                                 choices=CHAR_ENCODERS)
     char_filters: int = setting(64, "width of the character features", check=positive_int)
     min_freq: int = setting(2, "training words seen fewer times become <unk> (which teaches "
                                "the model a vector for unknown words)", check=positive_int)
-    lowercase: bool = setting(False, "look words up in lower case (fewer unknown words; the "
+    lowercase: bool = setting(True, "look words up in lower case (fewer unknown words; the "
                                       "characters keep the case)")
     embeddings: Path | None = setting(
         None, "pretrained word vectors to start the word embeddings from: a GloVe, word2vec "
