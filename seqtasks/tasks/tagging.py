@@ -2,11 +2,17 @@
 
 Every word of a sentence gets one tag: a named-entity tag in the BIO scheme (the
 embedded data: ``B-PER``, ``I-LOC``, ``O``, ...) or a part-of-speech tag (Universal
-Dependencies CoNLL-U files). Each word is its word embedding and, optionally, features
-that a small convolutional network computes from its characters, so that words never
-seen in training still get a useful vector. A recurrent stack reads the sentence and a
-softmax predicts every word's tag from its state. `evaluate` reports token accuracy,
-entity F1 (for BIO tags) and the accuracy on words outside the vocabulary.
+Dependencies CoNLL-U files). Each word is its word embedding (looked up in lower case)
+and features that a small convolutional network (or, ``char_encoder="lstm"``, a
+bidirectional LSTM) computes from its characters, so that words never seen in training
+still get a useful vector; word dropout makes known words ``<unk>`` at random in
+training so that this path learns. A recurrent stack reads the sentence; a linear-chain
+CRF over its per-word tag potentials gives the best tag sequence (``output="softmax"``:
+each word's most likely tag). `evaluate` reports token accuracy, entity F1 (for BIO
+tags) and the accuracy on words outside the vocabulary and on words unseen in training.
+
+The defaults were chosen on the UD English EWT development set (UPOS, 10 minutes of
+training on 2 CPU cores); the README's "Real data" section gives the figures.
 
 In the embedded data an ambiguous name ("Jordan") is a person, an organisation or a
 place depending on the words *after* it, so a left-to-right tagger cannot know its tag
@@ -99,7 +105,7 @@ class Config(TaskConfig):
                                   check=rate)
     char_features: bool = setting(True, "add character features to each word (they give "
                                          "unseen words a vector from their spelling)")
-    char_encoder: str = setting("lstm", "what reads each word's characters: a convolution "
+    char_encoder: str = setting("cnn", "what reads each word's characters: a convolution "
                                         "with max pooling, or a bidirectional LSTM",
                                 choices=CHAR_ENCODERS)
     char_filters: int = setting(64, "width of the character features", check=positive_int)
