@@ -1,9 +1,11 @@
-"""A sequence tagger: one softmax per token over a (bi)directional recurrent stack.
+"""A sequence tagger: a (bi)directional recurrent stack, then a softmax per token or a
+linear-chain CRF over the whole tag sequence.
 
 The model is many-to-many and aligned: every input word gets exactly one tag.
 
-    words (batch, T) ──Embedding(mask_zero)──┐
-    chars (batch, T, C) ──char CNN per word──┴─concat─ recurrent_stack ─ Dense softmax per step
+    words (batch, T) ─WordDropout─Embedding(mask_zero)─┐
+    chars (batch, T, C) ──character encoder per word───┴─concat─ recurrent_stack ─┬─ Dense softmax
+                                                                                  └─ Dense ─ CRF
 
 Padding is masked: the word Embedding's mask flows through the recurrent stack and the
 Dense layer to the output, and Keras 3 then leaves padded steps out of the loss (a mean
@@ -11,7 +13,14 @@ over the real tokens only) and out of the compiled metrics.
 
 The optional character features give every word, also an unseen one, a vector built
 from its spelling (case, prefixes, suffixes): a 1-D convolution over the word's
-character embeddings, max-pooled over the characters (Ma and Hovy, 2016).
+character embeddings, max-pooled over the characters (Ma and Hovy, 2016), or the final
+states of a bidirectional LSTM over them (`CharacterLSTM`; Lample et al., 2016; Plank et
+al., 2016). Word dropout (`seqtasks.layers.word_dropout`) makes known words ``<unk>`` at
+random in training, so the model learns to tag from the characters and the context.
+
+With ``output="crf"`` the model is a `seqtasks.layers.CRFModel`: it gives tag potentials,
+trains on the CRF's sequence log-likelihood and is decoded with Viterbi
+(``model.crf.decode``), so each tag is chosen together with its neighbours.
 
 The vocabularies and the encoding of sentences into these inputs are the tagging
 task's (`seqtasks.tasks.tagging.Preprocessor`).
