@@ -22,7 +22,7 @@ from seqtasks.data.embeddings import (
 from seqtasks.data.readers import read_labelled_text
 from seqtasks.data.text import Vocabulary
 from seqtasks.errors import ConfigError, DataError
-from seqtasks.tasks import sentiment, translation
+from seqtasks.tasks import sentiment, tagging, translation
 from seqtasks.tuning.space import searchable
 
 VECTORS = {"the": [0.5, -1.0, 2.0], "cat": [1.5, 0.25, -3.0], "sat": [0.0, 1.0, 1e-3]}
@@ -170,11 +170,13 @@ def test_another_dimension_than_the_layer_is_a_config_error_naming_the_setting(t
 
 
 def test_embeddings_are_a_setting_no_search_varies():
-    for task in (sentiment, translation):
+    for task in (sentiment, tagging, translation):
         assert "embeddings" not in searchable(task)
     assert "target_embeddings" not in searchable(translation)
     with pytest.raises(ConfigError, match="--tokens word"):
-        translation.Config(embeddings="glove.txt")
+        translation.Config(embeddings="glove.txt", tokens="char")
+    # tokens="auto" (the default) takes words when there are word vectors.
+    assert translation.resolved_tokens(translation.Config(embeddings="glove.txt"), []) == "word"
 
 
 @pytest.fixture
