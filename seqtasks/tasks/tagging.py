@@ -97,6 +97,8 @@ class Config(TaskConfig):
         None, "where the tags are: a CoNLL-U field (upos, xpos, ...) or a 0-based column "
               "number (-1: the last); default: upos in CoNLL-U files, the last column in "
               "CoNLL files", check=valid_tag_column)
+    monitor: str = setting("val_loss", "early stopping watches this and keeps its best "
+                                       "epoch", choices=("val_loss", "val_accuracy"))
     output: str = setting("crf", "softmax: each word's most likely tag; crf: the most "
                                      "likely tag sequence under a linear-chain CRF",
                           choices=OUTPUTS)
