@@ -313,15 +313,3 @@ def test_crf_decoding_follows_the_transitions_and_never_gives_the_padding_tag():
     assert tagging.best_tag_ids(model, outputs, [4]).tolist() == [[1, 2, 1, 2]]
     softmax = build_tagger(10, 3, embedding_dim=2, units=2)
     assert tagging.best_tag_ids(softmax, outputs, [4]).tolist() == [[1, 1, 1, 1]]
-
-
-def test_a_crf_run_tags_and_loads_back(small_data, tmp_path):
-    config = tagging.Config(data=small_data, output="crf", char_encoder="lstm",
-                            word_dropout=0.1, out=tmp_path / "crf", **FAST)
-    metrics = run_task(tagging, config)
-    predictor = seqtasks.load(tmp_path / "crf")
-    sentences = [tokens for tokens, _ in read_tagged(small_data / "test.conll")[:5]]
-    tags = predictor.predict(sentences)
-    assert [len(pairs) for pairs in tags] == [len(tokens) for tokens in sentences]
-    assert {tag for pairs in tags for _, tag in pairs} <= set(predictor.preprocessor.tags.tokens[1:])
-    assert 0 <= metrics["accuracy"] <= 1
