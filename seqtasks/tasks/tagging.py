@@ -92,12 +92,13 @@ class Config(TaskConfig):
     epochs: int = like("epochs", 40)
     learning_rate: float = like("learning_rate", 2e-3)
     ema: float = like("ema", 0.999)
+    patience: int = like("patience", 5)
     max_seconds: float | None = like("max_seconds", 150.0)
     tag_column: str | None = setting(
         None, "where the tags are: a CoNLL-U field (upos, xpos, ...) or a 0-based column "
               "number (-1: the last); default: upos in CoNLL-U files, the last column in "
               "CoNLL files", check=valid_tag_column)
-    monitor: str = setting("val_loss", "early stopping watches this and keeps its best "
+    monitor: str = setting("val_accuracy", "early stopping watches this and keeps its best "
                                        "epoch", choices=("val_loss", "val_accuracy"))
     output: str = setting("crf", "softmax: each word's most likely tag; crf: the most "
                                      "likely tag sequence under a linear-chain CRF",
