@@ -4,7 +4,8 @@ Modules: `text` (tokenizers, `Vocabulary`), `readers` (CSV/TSV, CoNLL, CoNLL-U,
 parallel, plain text -> `DataError(file, line)`), `splits` (finding and holding out
 train/valid/test), `batching` (padding, bucketing, tf.data, language-model windows),
 `embedded` (the default datasets), `synthetic` (their generators), `memory` (long-memory
-tasks: the adding problem, the copy task).
+tasks: the adding problem, the copy task), `embeddings` (pretrained word vectors for a
+vocabulary).
 
 >>> from seqtasks.data.text import Vocabulary
 >>> len(Vocabulary.build([["a", "b", "a"]]))
