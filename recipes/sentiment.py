@@ -19,15 +19,12 @@ run folder loads back with ``seqtasks.load(OUT).predict(["a superb film"])``.
 
 import sys
 
-from seqtasks.data.embeddings import use_pretrained
 from seqtasks.distribute import distribution_scope
 from seqtasks.errors import exit_code
-from seqtasks.models.classifier import build_classifier
 from seqtasks.runs import save_run
 from seqtasks.tasks import sentiment
 from seqtasks.tasks.config import parse_config
 from seqtasks.tasks.runner import start_run, train, training_summary
-from seqtasks.training import make_optimizer
 
 
 def main(argv=None):
@@ -41,20 +38,7 @@ def main(argv=None):
         # ## Model: Embedding(mask_zero) -> recurrent stack -> last state (or max over
         # the outputs) -> Dropout -> softmax, as `sentiment.build` makes it.
         with distribution_scope(config.distribute):  # a no-op unless --distribute
-            model = build_classifier(
-                vocab_size=len(data.preprocessor.vocab),
-                num_classes=len(data.preprocessor.classes),
-                embedding_dim=config.embedding_dim,
-                cell=config.cell, units=config.units, depth=config.depth,
-                bidirectional=config.bidirectional, dropout=config.dropout,
-                pooling=config.pooling, word_dropout=config.word_dropout, seed=config.seed,
-            )
-            # Pretrained word vectors (--embeddings FILE) start the words they have.
-            use_pretrained(model.get_layer("embedding"), config.embeddings,
-                           data.preprocessor.vocab, config.verbose)
-            model.compile(optimizer=make_optimizer(config.learning_rate, config.clipnorm,
-                                                   config.ema),
-                          loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+            model = sentiment.build(config, data)  # compiled; --embeddings start the words
 
         # ## Training: checkpoints every epoch, early stopping on validation accuracy.
         history = train(model, data, config, work)

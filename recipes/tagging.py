@@ -22,10 +22,8 @@ folder loads back with ``seqtasks.load(OUT).predict(["Jordan told reporters"])``
 
 import sys
 
-from seqtasks.data.embeddings import use_pretrained
 from seqtasks.distribute import distribution_scope
 from seqtasks.errors import exit_code
-from seqtasks.models.tagger import build_tagger
 from seqtasks.runs import save_run
 from seqtasks.tasks import tagging
 from seqtasks.tasks.config import parse_config
@@ -40,29 +38,14 @@ def main(argv=None):
         # ## Data: read the splits, fit the words, characters and tags on train, batch
         # sentences of similar lengths.
         data = tagging.prepare(config)
-        preprocessor = data.preprocessor
 
-        # ## Model: word embeddings (+ character-CNN features) -> recurrent stack ->
-        # softmax over the tags at every word, as `tagging.build` makes it. Padded steps
-        # carry the embedding's mask to the output, out of the loss and the accuracy.
+        # ## Model: word embeddings (+ character features) -> recurrent stack -> a CRF
+        # over the tag potentials of every word (`tagging.build`). Padded steps carry the
+        # embedding's mask to the output, out of the loss and the accuracy.
         with distribution_scope(config.distribute):  # a no-op unless --distribute
-            model = build_tagger(
-                vocab_size=len(preprocessor.words),
-                num_tags=len(preprocessor.tags),
-                embedding_dim=config.embedding_dim,
-                cell=config.cell, units=config.units, depth=config.depth,
-                bidirectional=config.bidirectional, dropout=config.dropout,
-                word_dropout=config.word_dropout, output=config.output,
-                char_vocab_size=len(preprocessor.chars) if preprocessor.chars else None,
-                char_encoder=config.char_encoder, char_filters=config.char_filters,
-                max_word_length=preprocessor.max_word_length, seed=config.seed,
-            )
-            # Pretrained word vectors (--embeddings FILE) start the words they have.
-            use_pretrained(model.get_layer("word_embedding"), config.embeddings,
-                           preprocessor.words, config.verbose)
-            model = tagging.compile_tagger(model, config)
+            model = tagging.build(config, data)  # compiled; --embeddings start the words
 
-        # ## Training: checkpoints every epoch, early stopping on the validation loss.
+        # ## Training: checkpoints every epoch, early stopping on validation accuracy.
         history = train(model, data, config, work)
 
         # ## Evaluation on the test split: token accuracy, entity F1, unknown words.

@@ -22,15 +22,12 @@ run folder loads back with ``seqtasks.load(OUT).predict(["March 3rd, 2001"])``.
 
 import sys
 
-from seqtasks.data.embeddings import use_pretrained
 from seqtasks.distribute import distribution_scope
 from seqtasks.errors import exit_code
-from seqtasks.models.translator import build_translator
 from seqtasks.runs import save_run
 from seqtasks.tasks import translation
 from seqtasks.tasks.config import parse_config
 from seqtasks.tasks.runner import start_run, train, training_summary
-from seqtasks.training import make_optimizer
 
 
 def main(argv=None):
@@ -45,23 +42,7 @@ def main(argv=None):
         # ## Model: bidirectional encoder -> bridged states -> recurrent decoder that
         # attends over the encoder outputs -> softmax, as `translation.build` makes it.
         with distribution_scope(config.distribute):  # a no-op unless --distribute
-            model = build_translator(
-                source_vocab_size=len(data.preprocessor.source_vocab),
-                target_vocab_size=len(data.preprocessor.target_vocab),
-                embedding_dim=config.embedding_dim,
-                cell=config.cell, units=config.units, depth=config.depth,
-                dropout=config.dropout, attention=config.attention,
-            )
-            # Pretrained word vectors (--embeddings, --target-embeddings) start the words
-            # they have.
-            use_pretrained(model.get_layer("source_embedding"), config.embeddings,
-                           data.preprocessor.source_vocab, config.verbose)
-            use_pretrained(model.get_layer("target_embedding"), config.target_embeddings,
-                           data.preprocessor.target_vocab, config.verbose,
-                           label="target embeddings")
-            model.compile(optimizer=make_optimizer(config.learning_rate, config.clipnorm,
-                                                   config.ema),
-                          loss="sparse_categorical_crossentropy")
+            model = translation.build(config, data)  # compiled; --embeddings start the words
 
         # ## Training: checkpoints every epoch, early stopping on the validation loss.
         history = train(model, data, config, work)
