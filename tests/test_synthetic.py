@@ -120,7 +120,7 @@ def test_pydoc_text_is_the_python_documentation():
 
 def test_committed_files_equal_freshly_generated_ones(regenerated):
     assert embedded_files(DATA) == embedded_files(regenerated)
-    assert len(embedded_files(DATA)) == 9
+    assert len(embedded_files(DATA)) == 12
     for relative in embedded_files(regenerated):
         assert (DATA / relative).read_bytes() == (regenerated / relative).read_bytes(), relative
 
@@ -128,7 +128,8 @@ def test_committed_files_equal_freshly_generated_ones(regenerated):
 def test_file_sizes_and_example_counts(regenerated):
     from seqtasks.data.readers import read_conll, read_labelled_text, read_parallel
 
-    readers = {"sentiment": read_labelled_text, "tagging": read_conll, "dates": read_parallel}
+    readers = {"sentiment": read_labelled_text, "tagging": read_conll, "dates": read_parallel,
+               "trees": lambda path: path.read_text(encoding="utf-8").splitlines()}
     for name, sizes in synthetic.SPLIT_SIZES.items():
         for split, size in zip(synthetic.SPLITS, sizes):
             path = regenerated / name / f"{split}{synthetic.FILE_SUFFIXES[name]}"
@@ -159,7 +160,7 @@ def test_embedded_path_finds_the_repository_data():
 
 
 @pytest.mark.parametrize("name, split, choices", [
-    ("poems", "train", "'dates', 'sentiment', 'tagging'"),
+    ("poems", "train", "'dates', 'sentiment', 'tagging', 'trees'"),
     ("dates", "dev", "'train', 'valid', 'test'"),
 ])
 def test_embedded_path_rejects_unknown_names(name, split, choices):

@@ -9,6 +9,8 @@ state) and returns that many *distinct* examples:
 * `make_tagging`: BIO entity tags where an ambiguous name ("Jordan", "Austin") is only
   resolved by the words that come *after* it, so a bidirectional tagger wins.
 * `make_dates`: human-written dates in many surface forms, paired with ISO dates.
+* `make_trees` (`seqtasks.data.synthetic_trees`): sentiment trees whose node labels are
+  composed bottom-up (negation scope, intensifiers, contrast).
 * `pydoc_text`: the English documentation text that ships with CPython, for
   character-level generation.
 
@@ -32,6 +34,7 @@ import datetime
 import random
 from pathlib import Path
 
+from seqtasks.data.synthetic_trees import make_trees
 from seqtasks.errors import ConfigError
 
 
@@ -372,9 +375,10 @@ SPLIT_SIZES = {
     "sentiment": (6000, 1000, 1000),
     "tagging": (4000, 500, 500),
     "dates": (10000, 1000, 1000),
+    "trees": (3000, 500, 500),
 }
-FILE_SUFFIXES = {"sentiment": ".csv", "tagging": ".conll", "dates": ".tsv"}
-_SEEDS = {"sentiment": 11, "tagging": 22, "dates": 33}
+FILE_SUFFIXES = {"sentiment": ".csv", "tagging": ".conll", "dates": ".tsv", "trees": ".txt"}
+_SEEDS = {"sentiment": 11, "tagging": 22, "dates": 33, "trees": 44}
 
 
 def _write_sentiment(path, examples):
@@ -394,10 +398,16 @@ def _write_dates(path, examples):
     Path(path).write_text("".join(lines), encoding="utf-8", newline="")
 
 
+def _write_trees(path, examples):
+    Path(path).write_text("".join(f"{tree}\n" for tree in examples), encoding="utf-8",
+                          newline="")
+
+
 _GENERATORS = {
     "sentiment": (make_sentiment, _write_sentiment),
     "tagging": (make_tagging, _write_tagging),
     "dates": (make_dates, _write_dates),
+    "trees": (make_trees, _write_trees),
 }
 
 
