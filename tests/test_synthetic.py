@@ -182,3 +182,23 @@ def test_embedded_path_generates_into_the_cache_once(tmp_path, monkeypatch):
 
     monkeypatch.setattr(embedded, "write_embedded", fail)
     assert embedded.embedded_path("sentiment", "train").is_file()
+
+
+def test_tree_labels_follow_negation_and_contrast():
+    from seqtasks.data.synthetic_trees import _NEGATIONS, make_trees
+    from seqtasks.data.trees import parse_tree
+
+    negated = contrasts = 0
+    for text in make_trees(300, seed=2):
+        for node in parse_tree(text).postorder():
+            if len(node.children) != 2:
+                continue
+            left, right = node.children
+            if left.word in _NEGATIONS:  # the other side, mildly
+                negated += 1
+                side = (right.label > 2) - (right.label < 2)
+                assert node.label == 2 - side, text
+            if len(right.children) == 2 and right.children[0].word in ("but", ","):
+                contrasts += 1  # the clause after the connective decides
+                assert node.label == right.children[1].label, text
+    assert negated > 50 and contrasts > 50

@@ -151,7 +151,7 @@ class TreeLSTM(keras.layers.Layer):
         return initializer
 
     def _check_children(self, shape):
-        if self.kind == "binary" and (len(shape) != 3 or shape[-1] not in (1, 2)):
+        if self.kind == "binary" and (len(shape) != 3 or shape[-1] not in (1, 2, None)):
             raise ConfigError(f"kind='binary' takes children of shape (batch, nodes, 2) "
                               f"(at most 2 children a node), got children of shape "
                               f"{tuple(shape)}")

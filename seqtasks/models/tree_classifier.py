@@ -1,0 +1,77 @@
+"""A classifier of every node of a tree: embed the words, compose them bottom-up with a
+Tree-LSTM, classify each node's state.
+
+The inputs are the arrays of `seqtasks.data.trees.encode_trees` (``tokens``,
+``children``, ``levels``); the output is a probability distribution over the labels at
+every node, (batch, nodes, classes), the root of tree ``b`` at ``root_index[b]``.
+
+Example:
+
+>>> from seqtasks.data.trees import encode_trees, parse_tree
+>>> model = build_tree_classifier(vocab_size=10, num_classes=5, embedding_dim=4, units=4)
+>>> batch = encode_trees([parse_tree("(3 (2 a) (4 b))")], {"a": 2, "b": 3}.get, 2)
+>>> inputs = {"tokens": batch.tokens, "children": batch.children, "levels": batch.levels}
+>>> model.predict(inputs, verbose=0).shape
+(1, 3, 5)
+"""
+
+import keras
+
+from seqtasks.errors import ConfigError
+from seqtasks.layers.tree_lstm import TreeLSTM
+
+COMPOSITIONS = ("binary", "childsum")
+
+
+@keras.saving.register_keras_serializable(package="seqtasks")
+class WordsOnly(keras.layers.Layer):
+    """Zeroes the vectors of nodes without a word (token id 0): a constituency tree's
+    internal nodes get no input, only their children's states."""
+
+    def call(self, vectors, tokens):
+        has_word = keras.ops.cast(keras.ops.not_equal(tokens, 0), vectors.dtype)
+        return vectors * keras.ops.expand_dims(has_word, -1)
+
+
+def build_tree_classifier(
+    vocab_size,
+    num_classes,
+    embedding_dim=100,
+    units=150,
+    composition="binary",
+    max_children=2,
+    dropout=0.0,
+    name="tree_classifier",
+):
+    """Builds (uncompiled) Embedding -> Tree-LSTM -> Dropout -> Dense softmax per node.
+
+    Args:
+        vocab_size: the number of token ids (0: a node without a word; 1: unknown).
+        num_classes: the number of node labels.
+        embedding_dim: the width of the learned word vectors.
+        units: the Tree-LSTM's state size.
+        composition: "binary" (the N-ary Tree-LSTM for N = 2: each child has its own
+            weights, for binarised constituency trees) or "childsum" (the Child-Sum
+            Tree-LSTM: any number of children, summed).
+        max_children: C, the width of the ``children`` input (2 for "binary").
+        dropout: the dropout rate on the word vectors and on the states.
+        name: the model's name.
+    """
+    if composition not in COMPOSITIONS:
+        raise ConfigError(f"composition must be one of {COMPOSITIONS}, got {composition!r}")
+    if vocab_size < 2 or num_classes < 2:
+        raise ConfigError(
+            f"need vocab_size >= 2 and num_classes >= 2, got {vocab_size} and {num_classes}")
+    tokens = keras.Input(shape=(None,), dtype="int32", name="tokens")
+    children = keras.Input(shape=(None, max_children), dtype="int32", name="children")
+    levels = keras.Input(shape=(None, None), dtype="int32", name="levels")
+    x = keras.layers.Embedding(vocab_size, embedding_dim, name="embedding")(tokens)
+    x = WordsOnly(name="words_only")(x, tokens)
+    x = keras.layers.Dropout(dropout, name="embedding_dropout")(x)
+    # The architecture idea: a node's state is composed from its children's, so a
+    # phrase is read in its tree, one height of the whole batch at a time.
+    states = TreeLSTM(units, kind=composition, name="tree_lstm")(x, children, levels)
+    states = keras.layers.Dropout(dropout, name="dropout")(states)
+    probabilities = keras.layers.Dense(num_classes, activation="softmax", name="classes")(states)
+    inputs = {"tokens": tokens, "children": children, "levels": levels}
+    return keras.Model(inputs, probabilities, name=name)

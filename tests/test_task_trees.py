@@ -1,0 +1,128 @@
+"""The trees task: preprocessing, the accuracies, a tiny run that loads back and predicts,
+and clean errors for bad trees."""
+
+import io
+import json
+
+import numpy as np
+import pytest
+
+import seqtasks
+from seqtasks.cli import main as cli
+from seqtasks.data.embedded import embedded_path
+from seqtasks.data.trees import parse_tree
+from seqtasks.errors import ConfigError, DataError
+from seqtasks.tasks import trees
+
+TINY = ["--epochs", "2", "--units", "8", "--embedding-dim", "8", "--batch-size", "8",
+        "--max-seconds", "20", "--verbose", "0"]
+
+
+def main(argv):
+    return cli(["run", "trees", *argv])
+
+
+def embedded_lines(split, n):
+    return embedded_path("trees", split).read_text(encoding="utf-8").splitlines()[:n]
+
+
+@pytest.fixture
+def sst_like(tmp_path):
+    """A folder laid out like the SST trees: train.txt, dev.txt, test.txt."""
+    folder = tmp_path / "sst"
+    folder.mkdir()
+    for name, split, n in (("train", "train", 80), ("dev", "valid", 16), ("test", "test", 24)):
+        (folder / f"{name}.txt").write_text("\n".join(embedded_lines(split, n)) + "\n",
+                                            encoding="utf-8")
+    return folder
+
+
+def test_fixed_settings_are_refused_with_the_setting_named():
+    with pytest.raises(ConfigError, match="cell must be 'lstm'"):
+        trees.Config(cell="gru")
+    with pytest.raises(ConfigError, match="depth must be 1"):
+        trees.Config(depth=2)
+
+
+def test_preprocessor_lowercases_words_chooses_the_composition_and_round_trips():
+    binary = trees.Preprocessor.fit([parse_tree("(3 (2 The) (4 Good))")])
+    assert binary.composition == "binary" and binary.num_classes == 5
+    assert binary.words.tokens[2:] == ["good", "the"]
+    wide = trees.Preprocessor.fit([parse_tree("(3 (2 a) (2 b) (7 c))")], lowercase=False)
+    assert wide.composition == "childsum" and wide.num_classes == 8
+    again = trees.Preprocessor.from_config(json.loads(json.dumps(wide.get_config())))
+    batch = again.encode([parse_tree("(1 (1 a) (1 b) (1 zzz))")])
+    assert batch.tokens.tolist() == [[wide.word_id("a"), wide.word_id("b"), 1, 0]]
+
+
+def test_a_binary_model_refuses_a_node_with_three_children():
+    binary = trees.Preprocessor.fit([parse_tree("(3 (2 a) (4 b))")])
+    with pytest.raises(DataError, match="3 children"):
+        binary.encode([parse_tree("(3 (2 a) (2 b) (2 a))")])
+
+
+def test_binary_accuracy_compares_probability_mass_on_non_neutral_gold():
+    probabilities = np.array([[0.3, 0.3, 0.0, 0.4, 0.0],   # negative mass 0.6: negative
+                              [0.0, 0.1, 0.5, 0.0, 0.4],   # positive
+                              [0.9, 0.0, 0.1, 0.0, 0.0]])  # gold neutral: not counted
+    assert trees.binary_accuracy(np.array([1, 1, 2]), probabilities) == 0.5
+    assert trees.binary_accuracy(np.array([2]), probabilities[:1]) is None
+    assert trees.polarity([0, 1, 2, 3, 4], 5).tolist() == [-1, -1, 0, 1, 1]
+
+
+def test_phrases_are_distinct_labelled_word_lists():
+    tree = parse_tree("(3 (2 (2 the) (2 film)) (3 (2 was) (3 (2 the) (2 film))))")
+    words, labels = trees.phrases([tree], str)
+    assert sorted(map(tuple, words)) == sorted([("the",), ("film",), ("was",),
+                                                 ("the", "film"), ("was", "the", "film"),
+                                                 ("the", "film", "was", "the", "film")])
+    assert labels[words.index(["was", "the", "film"])] == 3
+
+
+def test_prediction_input_may_have_labels_or_not():
+    assert trees.parse_input("(3 (2 a) (4 b))", 1).words() == ["a", "b"]
+    assert trees.parse_input("((the film) good)", 1).words() == ["the", "film", "good"]
+    with pytest.raises(DataError, match="input:2: column"):
+        trees.parse_input("((the film) good", 2)
+
+
+def test_a_test_label_above_the_training_labels_names_its_line(sst_like, capsys):
+    with open(sst_like / "test.txt", "a", encoding="utf-8") as file:
+        file.write("(9 (2 a) (9 b))\n")
+    assert main(["--data", str(sst_like), *TINY]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.endswith("test.txt:25: label 9 is above the training labels (0-4)")
+    assert error.count("\n") == 0
+
+
+def test_an_unbalanced_tree_is_one_line_naming_file_line_and_column(sst_like, capsys):
+    (sst_like / "dev.txt").write_text("(2 (2 a) (2 b)\n", encoding="utf-8")
+    assert main(["--data", str(sst_like), *TINY]) == 2
+    assert "dev.txt:1: column 1: unbalanced brackets" in capsys.readouterr().err
+
+
+@pytest.mark.e2e
+def test_a_run_scores_the_tree_model_beside_its_baselines_and_predicts(sst_like, tmp_path,
+                                                                       capsys):
+    out = tmp_path / "run"
+    assert main(["--data", str(sst_like), "--out", str(out), "--baseline-seconds", "5",
+                 *TINY]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    for name in ("fine_accuracy", "phrase_accuracy", "baseline_fine_accuracy",
+                 "bag_of_words_fine_accuracy"):
+        assert 0.0 <= metrics[name] <= 1.0, name
+    assert metrics["test_trees"] == 24 and metrics["composition"] == "binary"
+    assert {"loss.png", "confusion.png", "predictions.csv"} <= {p.name for p in out.iterdir()}
+    predictor = seqtasks.load(out)
+    [result] = predictor.predict(["((the film) (was (not good)))"])
+    assert result["label"] in {"0", "1", "2", "3", "4"} and 0 < result["probability"] <= 1
+    lines = tmp_path / "lines.txt"
+    lines.write_text("((the film) (was good))\n(1 (2 the) (1 dull))\n", encoding="utf-8")
+    capsys.readouterr()
+    assert cli(["predict", str(out), str(lines)]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[0] == "tree,label,probability" and len(printed) == 3
+    # The command prints what the API returns.
+    buffer = io.StringIO()
+    trees.Predictor.write(predictor.predict(["(1 (2 the) (1 dull))"]), buffer)
+    assert buffer.getvalue().splitlines()[1] == printed[2]
