@@ -23,6 +23,8 @@ SETTINGS = {
     "generation": ({"max_chars": 6000, "seq_len": 16, "batch_size": 8, "sample_length": 10},
                    ["The "]),
     "translation": ({"batch_size": 64}, ["the 3rd of March 2021", "5 May 1999"]),
+    "trees": ({"batch_size": 64, "baseline": "none"},
+              ["((the film) (was (not good)))", "(3 (2 a) (4 superb))"]),
 }
 OPTIONS = {"generation": {"length": 12, "temperature": 0.0}, "translation": {"beam_size": 2}}
 
