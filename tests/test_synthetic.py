@@ -120,20 +120,22 @@ def test_pydoc_text_is_the_python_documentation():
 
 def test_committed_files_equal_freshly_generated_ones(regenerated):
     assert embedded_files(DATA) == embedded_files(regenerated)
-    assert len(embedded_files(DATA)) == 12
+    assert len(embedded_files(DATA)) == 15
     for relative in embedded_files(regenerated):
         assert (DATA / relative).read_bytes() == (regenerated / relative).read_bytes(), relative
 
 
 def test_file_sizes_and_example_counts(regenerated):
+    from seqtasks.data.dependencies import read_dependencies
     from seqtasks.data.readers import read_conll, read_labelled_text, read_parallel
 
     readers = {"sentiment": read_labelled_text, "tagging": read_conll, "dates": read_parallel,
-               "trees": lambda path: path.read_text(encoding="utf-8").splitlines()}
+               "trees": lambda path: path.read_text(encoding="utf-8").splitlines(),
+               "dependencies": read_dependencies}
     for name, sizes in synthetic.SPLIT_SIZES.items():
         for split, size in zip(synthetic.SPLITS, sizes):
             path = regenerated / name / f"{split}{synthetic.FILE_SUFFIXES[name]}"
-            assert path.stat().st_size < 1_000_000
+            assert path.stat().st_size < (500_000 if name == "dependencies" else 1_000_000)
             assert len(readers[name](path)) == size
 
 
@@ -142,8 +144,9 @@ def test_splits_share_no_examples(regenerated):
         text = (regenerated / name / f"{split}{synthetic.FILE_SUFFIXES[name]}").read_text()
         if name == "sentiment":
             return {line.split(",", 1)[1] for line in text.splitlines()[1:]}
-        if name == "tagging":
-            return {" ".join(line.split()[0] for line in block.splitlines())
+        if name in ("tagging", "dependencies"):
+            column = 0 if name == "tagging" else 1
+            return {" ".join(line.split()[column] for line in block.splitlines())
                     for block in text.strip().split("\n\n")}
         return {line.split("\t")[0] for line in text.splitlines()}
 
@@ -160,7 +163,7 @@ def test_embedded_path_finds_the_repository_data():
 
 
 @pytest.mark.parametrize("name, split, choices", [
-    ("poems", "train", "'dates', 'sentiment', 'tagging', 'trees'"),
+    ("poems", "train", "'dates', 'dependencies', 'sentiment', 'tagging', 'trees'"),
     ("dates", "dev", "'train', 'valid', 'test'"),
 ])
 def test_embedded_path_rejects_unknown_names(name, split, choices):

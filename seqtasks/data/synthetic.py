@@ -11,6 +11,8 @@ state) and returns that many *distinct* examples:
 * `make_dates`: human-written dates in many surface forms, paired with ISO dates.
 * `make_trees` (`seqtasks.data.synthetic_trees`): sentiment trees whose node labels are
   composed bottom-up (negation scope, intensifiers, contrast).
+* `make_dependencies` (`seqtasks.data.synthetic_dependencies`): dependency trees whose
+  relations depend on the head's side and kind (nsubj/obj, amod/advmod, obl/nmod).
 * `pydoc_text`: the English documentation text that ships with CPython, for
   character-level generation.
 
@@ -34,6 +36,8 @@ import datetime
 import random
 from pathlib import Path
 
+from seqtasks.data.dependencies import conllu_lines
+from seqtasks.data.synthetic_dependencies import make_dependencies
 from seqtasks.data.synthetic_trees import make_trees
 from seqtasks.errors import ConfigError
 
@@ -376,9 +380,11 @@ SPLIT_SIZES = {
     "tagging": (4000, 500, 500),
     "dates": (10000, 1000, 1000),
     "trees": (3000, 500, 500),
+    "dependencies": (2000, 300, 300),
 }
-FILE_SUFFIXES = {"sentiment": ".csv", "tagging": ".conll", "dates": ".tsv", "trees": ".txt"}
-_SEEDS = {"sentiment": 11, "tagging": 22, "dates": 33, "trees": 44}
+FILE_SUFFIXES = {"sentiment": ".csv", "tagging": ".conll", "dates": ".tsv", "trees": ".txt",
+                 "dependencies": ".conllu"}
+_SEEDS = {"sentiment": 11, "tagging": 22, "dates": 33, "trees": 44, "dependencies": 55}
 
 
 def _write_sentiment(path, examples):
@@ -403,11 +409,17 @@ def _write_trees(path, examples):
                           newline="")
 
 
+def _write_dependencies(path, examples):
+    Path(path).write_text("\n".join(conllu_lines(*sentence) for sentence in examples),
+                          encoding="utf-8", newline="")
+
+
 _GENERATORS = {
     "sentiment": (make_sentiment, _write_sentiment),
     "tagging": (make_tagging, _write_tagging),
     "dates": (make_dates, _write_dates),
     "trees": (make_trees, _write_trees),
+    "dependencies": (make_dependencies, _write_dependencies),
 }
 
 
