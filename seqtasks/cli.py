@@ -39,13 +39,17 @@ def _tune(args):
     return tune(args.task, args.task_args)
 
 
-def _read_inputs(source, form):
-    """The inputs of `seqtasks predict`: lines of a file or stdin, or CoNLL-U sentences."""
+def _read_inputs(source, form, with_heads=False):
+    """The inputs of `seqtasks predict`: lines of a file or stdin, or CoNLL-U sentences
+    (their words; `with_heads`: ``(words, heads)`` pairs)."""
     if form == "conllu":
+        from seqtasks.data.dependencies import read_dependencies
         from seqtasks.data.readers import read_conllu
 
         if source == "-":
             raise ConfigError("--format conllu reads a file, not stdin")
+        if with_heads:
+            return [(words, heads) for words, heads, _ in read_dependencies(source)]
         return [tokens for tokens, _ in read_conllu(source)]
     if source == "-":
         return [line.rstrip("\r\n") for line in sys.stdin]
@@ -58,7 +62,8 @@ def _predict(args):
     from seqtasks.tasks import load
 
     predictor = load(args.run)
-    inputs = [item for item in _read_inputs(args.input, args.format) if item]
+    inputs = [item for item in _read_inputs(args.input, args.format,
+                                            getattr(predictor, "reads_heads", False)) if item]
     options = {name: getattr(args, name) for name in PREDICT_OPTIONS
                if getattr(args, name) is not None}
     predictor.write(predictor.predict(inputs, **options), sys.stdout)
@@ -154,7 +159,8 @@ def _add_predict(commands):
                          help="input file, one text per line (tagging: whitespace-separated "
                               "tokens); - for stdin")
     predict.add_argument("--format", choices=("text", "conllu"), default="text",
-                         help="conllu: tag the sentences of a CoNLL-U file (tagging)")
+                         help="conllu: the sentences of a CoNLL-U file (tagging; "
+                              "relations, which reads their heads too)")
     predict.add_argument("--beam-size", type=flag_type("value", int, positive_int), default=None,
                          help="translation: beams (1 is greedy); default: the run's")
     predict.add_argument("--length", type=flag_type("value", int, positive_int), default=None,

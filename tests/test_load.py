@@ -25,6 +25,9 @@ SETTINGS = {
     "translation": ({"batch_size": 64}, ["the 3rd of March 2021", "5 May 1999"]),
     "trees": ({"batch_size": 64, "baseline": "none"},
               ["((the film) (was (not good)))", "(3 (2 a) (4 superb))"]),
+    "relations": ({"batch_size": 64, "model": "graph"},
+                  [(["the", "dog", "saw", "a", "cat", "."], [2, 3, 0, 5, 3, 3]),
+                   (["cats", "sleep"], [2, 0])]),
 }
 OPTIONS = {"generation": {"length": 12, "temperature": 0.0}, "translation": {"beam_size": 2}}
 

@@ -10,7 +10,7 @@ head -> dependent edges (for `GatedGraph`). Nothing recurses, so deep trees are 
 
 Example:
 
->>> batch = encode_dependencies([(["dogs", "bark", "."], [2, 0, 2])], {"dogs": 2}.get)
+>>> batch = encode_dependencies([(["dogs", "bark", "."], [2, 0, 2])], lambda word: 2)
 >>> batch.heads.tolist(), batch.up_levels.tolist(), batch.down_levels.tolist()
 ([[1, -1, 1]], [[[0, 2], [1, -1]]], [[[1, -1], [0, 2]]])
 """

@@ -1,5 +1,5 @@
 """Keras graph builders of the task architectures: classifier, tagger, language model,
-translator, sequence autoencoder, tree classifier.
+translator, sequence autoencoder, tree classifier, relation classifier.
 
 Importing this package (as ``import seqtasks`` does) registers every custom layer the
 models use, so ``keras.saving.load_model`` reads any saved seqtasks model.
@@ -9,8 +9,8 @@ models use, so ``keras.saving.load_model`` reads any saved seqtasks model.
 (None, 2)
 """
 
-from seqtasks.models import (autoencoder, classifier, language_model, tagger, translator,
-                             tree_classifier)
+from seqtasks.models import (autoencoder, classifier, language_model, relation_classifier,
+                             tagger, translator, tree_classifier)
 
-__all__ = ["autoencoder", "classifier", "language_model", "tagger", "translator",
-           "tree_classifier"]
+__all__ = ["autoencoder", "classifier", "language_model", "relation_classifier", "tagger",
+           "translator", "tree_classifier"]

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from seqtasks.errors import ConfigError, DataError
 
-TASK_NAMES = ("sentiment", "tagging", "generation", "translation", "trees")
+TASK_NAMES = ("sentiment", "tagging", "generation", "translation", "trees", "relations")
 
 
 def get_task(name):

@@ -1,0 +1,119 @@
+"""The relations task: the three model builders, the config's refusals, unknown relations
+at file:line, and one small run of each model that loads back and predicts."""
+
+import io
+import json
+
+import keras
+import numpy as np
+import pytest
+
+import seqtasks
+from seqtasks.cli import main as cli
+from seqtasks.data.dependencies import conllu_lines, encode_dependencies, read_dependencies
+from seqtasks.data.embedded import embedded_path
+from seqtasks.errors import ConfigError, DataError
+from seqtasks.models.relation_classifier import (INPUTS, MODELS, HeadOffsets, WithHead,
+                                                 build_relation_classifier)
+from seqtasks.tasks import relations
+
+SENTENCES = [(["the", "dog", "saw", "a", "cat", "."], [2, 3, 0, 5, 3, 3]),
+             (["cats", "sleep"], [2, 0])]
+TINY = ["--epochs", "1", "--units", "8", "--embedding-dim", "8", "--batch-size", "64",
+        "--max-seconds", "20", "--verbose", "0", "--min-freq", "1"]
+
+
+def embedded(split, n):
+    return read_dependencies(embedded_path("dependencies", split))[:n]
+
+
+@pytest.fixture
+def treebank(tmp_path):
+    """A UD-like folder: 40 training, 10 dev and 10 test sentences of the embedded data."""
+    folder = tmp_path / "ud"
+    folder.mkdir()
+    for name, split, n in (("x-ud-train", "train", 40), ("x-ud-dev", "valid", 10),
+                           ("x-ud-test", "test", 10)):
+        (folder / f"{name}.conllu").write_text(
+            "\n".join(conllu_lines(*sentence) for sentence in embedded(split, n)),
+            encoding="utf-8")
+    return folder
+
+
+@pytest.mark.parametrize("kind", MODELS)
+def test_each_model_gives_per_word_probabilities_from_its_own_inputs(kind):
+    batch = encode_dependencies(SENTENCES, lambda word: 2 + len(word) % 3)
+    model = build_relation_classifier(6, 4, kind, embedding_dim=4, units=4)
+    assert sorted(model.input) == sorted(INPUTS[kind])
+    probabilities = model.predict(relations.model_inputs(batch, kind), verbose=0)
+    assert probabilities.shape == (2, 6, 4)
+    assert np.allclose(probabilities.sum(-1), 1, atol=1e-5)
+
+
+def test_the_head_state_is_gathered_and_zero_for_the_root():
+    batch = encode_dependencies(SENTENCES, lambda word: 2)
+    states = keras.ops.convert_to_tensor(np.arange(12, dtype="float32").reshape(2, 6, 1))
+    pairs = keras.ops.convert_to_numpy(WithHead()(states, batch.heads))
+    assert pairs[0, :, 1].tolist() == [1, 2, 0, 4, 2, 2]  # the states of the heads
+    assert pairs[1, :2, 1].tolist() == [7, 0]
+    offsets = keras.ops.convert_to_numpy(HeadOffsets(1)(batch.heads))
+    assert offsets[0].tolist() == [2, 2, 3, 2, 0, 0]  # +1, +1, root, +1, -1, -1 (clipped)
+
+
+def test_fixed_settings_and_the_model_choice_are_checked():
+    with pytest.raises(ConfigError, match="cell must be 'lstm' for relations"):
+        relations.Config(cell="gru")
+    with pytest.raises(ConfigError, match="bidirectional must be True"):
+        relations.Config(bidirectional=False)
+    with pytest.raises(ConfigError, match="model"):
+        relations.Config(model="transformer")
+    assert relations.Config().model == "tree"
+
+
+def test_a_test_relation_missing_from_training_names_its_line(treebank, capsys):
+    test = treebank / "x-ud-test.conllu"
+    lines = test.read_text(encoding="utf-8").splitlines()
+    fields = lines[2].split("\t")
+    fields[7] = "reparandum"
+    lines[2] = "\t".join(fields)
+    test.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert cli(["run", "relations", "--data", str(treebank), *TINY]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.endswith("x-ud-test.conllu:3: relation 'reparandum' does not occur in the "
+                          "training sentences, so the model cannot predict it")
+
+
+def test_prediction_input_is_words_with_heads():
+    assert relations.parse_input(("dogs bark", [2, 0]), 1) == (["dogs", "bark"], [2, 0])
+    with pytest.raises(DataError, match="input:2: 2 words but 1 heads"):
+        relations.parse_input((["a", "b"], [0]), 2)
+    with pytest.raises(DataError, match="input:1: the heads form a cycle"):
+        relations.parse_input((["a", "b", "c"], [0, 3, 2]), 1)
+    with pytest.raises(ConfigError, match="--format conllu"):
+        relations.parse_input("dogs bark", 1)
+
+
+@pytest.mark.e2e
+def test_each_model_runs_loads_and_labels_a_conllu_sentence(treebank, tmp_path, capsys):
+    conllu = tmp_path / "in.conllu"
+    conllu.write_text("# text = the dog saw a cat .\n1-2\tthe dog\t_\t_\t_\t_\t_\t_\t_\t_\n"
+                      + conllu_lines(*SENTENCES[0], ["_"] * 6), encoding="utf-8")
+    for kind in MODELS:
+        out = tmp_path / kind
+        assert cli(["run", "relations", "--data", str(treebank), "--model", kind,
+                    "--out", str(out), *TINY]) == 0
+        metrics = json.loads((out / "metrics.json").read_text())
+        assert {"accuracy", "valid_accuracy", "by_relation", "mean_tree_height",
+                "max_tree_height", "parameters", "model"} <= set(metrics)
+        assert metrics["model"] == kind and 0 <= metrics["accuracy"] <= 1
+        assert {"loss.png", "confusion.png", "predictions.conllu"} <= {
+            path.name for path in out.iterdir()}
+        assert len(read_dependencies(out / "predictions.conllu")) == 10
+        [labelled] = seqtasks.load(out).predict([SENTENCES[0]])
+        assert [(word, head) for word, head, _ in labelled] == list(zip(*SENTENCES[0]))
+    # The command reads the heads of the CoNLL-U file and prints what the API returns.
+    capsys.readouterr()
+    assert cli(["predict", str(out), str(conllu), "--format", "conllu"]) == 0
+    buffer = io.StringIO()
+    relations.Predictor.write([labelled], buffer)
+    assert capsys.readouterr().out == buffer.getvalue()
