@@ -29,6 +29,8 @@ def test_words_hold_any_character_but_space_and_brackets():
     tree = parse_tree("(2\t(1 -LRB-)  (3 naïve,co-op's...) (2 -RRB-) )")
     assert tree.words() == ["-LRB-", "naïve,co-op's...", "-RRB-"]
     assert parse_tree("(10 2002)") == leaf(10, "2002")
+    # SST's train.txt:4342 keeps a no-break space inside one word.
+    assert parse_tree("(2 8\xa01\\/2)") == leaf(2, "8\xa01\\/2")
 
 
 def test_unlabelled_trees_take_bare_or_bracketed_words():

@@ -6,8 +6,8 @@ A labelled tree is one line: every node is ``(LABEL child child ...)`` and every
 
     (3 (2 (2 The) (2 Rock)) (4 (2 is) (4 great)))
 
-Words are runs of any characters but whitespace and brackets (SST writes brackets in the
-text as ``-LRB-`` and ``-RRB-``). Input to predict has no labels (``labels=False``): a
+Words are runs of any characters but spaces, tabs and brackets (SST writes brackets in
+the text as ``-LRB-`` and ``-RRB-``, and keeps a no-break space inside ``8 1/2``). Input to predict has no labels (``labels=False``): a
 bracket holds words and bracketed nodes, a bare word is a leaf, and so is a bracket
 around one word, so ``((The Rock) (is great))`` and ``(((The) (Rock)) ((is) (great)))``
 are the same tree.
@@ -36,7 +36,7 @@ from seqtasks.data.readers import _read_lines
 from seqtasks.errors import DataError
 from seqtasks.validation import positive_int
 
-_TOKEN = re.compile(r"[()]|[^\s()]+")
+_TOKEN = re.compile(r"[()]|[^ \t()]+")
 _LABEL = re.compile(r"[0-9]+")
 
 
