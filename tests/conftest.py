@@ -1,5 +1,5 @@
 """Test set-up: deterministic seeds, the Keras backend in the report header, and the JAX
-run of the cell and layer tests started early so that it overlaps the others."""
+runs of the layer tests, started early so that they overlap the others."""
 
 import os
 import subprocess
@@ -11,9 +11,18 @@ import keras
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-JAX_TEST = "tests/test_backends.py::test_cell_and_layer_tests_pass_on_jax"
-JAX_FILES = ("tests/test_cells.py", "tests/test_layers.py")
-_JAX_RUN = pytest.StashKey()
+# The tests of tests/test_backends.py that check a JAX pytest run -> that run's arguments
+# and environment. The float64 run selects the brute-force and reference checks (by name)
+# of the layers that are tested against NumPy in float64.
+JAX_RUNS = {
+    "tests/test_backends.py::test_cell_and_layer_tests_pass_on_jax": (
+        ["tests/test_cells.py", "tests/test_layers.py"], {}),
+    "tests/test_backends.py::test_float64_layer_checks_pass_on_jax": (
+        ["tests/test_crf.py", "tests/test_gated_graph.py", "tests/test_tree_lstm.py",
+         "-k", "brute or model_loss or numpy_reference or gradients"],
+        {"JAX_ENABLE_X64": "1"}),
+}
+_JAX_RUNS = pytest.StashKey()
 
 
 @pytest.fixture(autouse=True)
@@ -26,34 +35,38 @@ def pytest_report_header(config):
 
 
 def pytest_collection_modifyitems(session, config, items):
-    """Orders the JAX check last and starts its process now, so it runs beside the rest."""
-    jax_items = [item for item in items if item.nodeid == JAX_TEST]
-    if not jax_items or keras.backend.backend() == "jax":
+    """Orders the JAX checks last and starts their processes now, so they run beside the
+    rest."""
+    if keras.backend.backend() == "jax":
         return
-    items[:] = [item for item in items if item.nodeid != JAX_TEST] + jax_items
-    output = tempfile.TemporaryFile(mode="w+", encoding="utf-8")  # no pipe to fill up
-    process = subprocess.Popen(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *JAX_FILES],
-        cwd=ROOT, env={**os.environ, "KERAS_BACKEND": "jax"},
-        stdout=output, stderr=subprocess.STDOUT, text=True)
-    config.stash[_JAX_RUN] = (process, output)
+    checks = [item for item in items if item.nodeid in JAX_RUNS]
+    items[:] = [item for item in items if item.nodeid not in JAX_RUNS] + checks
+    runs = {}
+    for item in checks:
+        arguments, environment = JAX_RUNS[item.nodeid]
+        output = tempfile.TemporaryFile(mode="w+", encoding="utf-8")  # no pipe to fill up
+        process = subprocess.Popen(
+            [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *arguments],
+            cwd=ROOT, env={**os.environ, "KERAS_BACKEND": "jax", **environment},
+            stdout=output, stderr=subprocess.STDOUT, text=True)
+        runs[item.nodeid] = (process, output)
+    config.stash[_JAX_RUNS] = runs
 
 
 def pytest_unconfigure(config):
-    process, output = config.stash.get(_JAX_RUN, (None, None))
-    if process is not None:
+    for process, output in config.stash.get(_JAX_RUNS, {}).values():
         if process.poll() is None:  # the session ended early
             process.kill()
             process.wait()
         output.close()
 
 
-
 @pytest.fixture
 def jax_run(request):
-    """A function that waits for the JAX pytest process started at collection (see
-    `pytest_collection_modifyitems`) and returns ``(exit code, its output)``."""
-    process, output = request.config.stash.get(_JAX_RUN, (None, None))
+    """A function that waits for the requesting test's JAX pytest process (started at
+    collection, see `pytest_collection_modifyitems`) and returns ``(exit code, output)``."""
+    process, output = request.config.stash.get(_JAX_RUNS, {}).get(
+        request.node.nodeid, (None, None))
     if process is None:
         pytest.skip("the JAX run was not started (this session is the JAX run)")
 

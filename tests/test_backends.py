@@ -1,8 +1,9 @@
-"""The cell and layer tests, run again on the JAX backend (Keras picks a backend per process).
+"""The cell and layer tests, and the float64 layer checks, run again on the JAX backend (Keras
+picks a backend per process).
 
 The JAX run is a second pytest process. It starts as soon as the tests are collected
 (`conftest.py`) and runs beside the TensorFlow tests, whose small models leave one of the
-two cores mostly idle; this test, ordered last, waits for it and checks its result.
+two cores mostly idle; each test here, ordered last, waits for its run and checks the result.
 """
 
 import re
@@ -21,3 +22,15 @@ def test_cell_and_layer_tests_pass_on_jax(jax_run):
     assert "keras backend: jax" in stdout, tail
     passed = re.search(r"(\d+) passed", stdout)
     assert passed and int(passed.group(1)) >= 90, tail
+
+
+@pytest.mark.skipif(keras.backend.backend() == "jax", reason="this run already is the JAX run")
+def test_float64_layer_checks_pass_on_jax(jax_run):
+    """The CRF's brute-force and loss checks and the gated graph's and the Tree-LSTM's
+    NumPy-reference and gradient checks, with float64 enabled."""
+    code, stdout = jax_run(timeout=900)
+    tail = stdout[-6000:]
+    assert code == 0, tail
+    assert "keras backend: jax" in stdout, tail
+    passed = re.search(r"(\d+) passed", stdout)
+    assert passed and int(passed.group(1)) >= 10, tail

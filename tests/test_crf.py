@@ -1,12 +1,7 @@
 """The CRF layer against brute-force enumeration of every tag path, and `CRFModel`
-training, masking and saving; the brute-force tests run again on JAX in a subprocess."""
+training, masking and saving; the brute-force and loss tests run again on JAX (tests/test_backends.py)."""
 
 import itertools
-import os
-import subprocess
-import sys
-import tempfile
-from pathlib import Path
 
 import keras
 import numpy as np
@@ -16,10 +11,7 @@ from keras import ops
 from seqtasks.errors import ConfigError
 from seqtasks.layers import CRF, CRFModel
 
-ROOT = Path(__file__).resolve().parents[1]
 NUM_TAGS = 3
-JAX_TEST = "test_checks_pass_on_jax"
-JAX_SELECTION = "brute or model_loss"
 EPOCHS = 8
 # Batches of right-padded sequences: lengths and padded width.
 BATCHES = {
@@ -274,45 +266,3 @@ def test_model_refuses_a_compiled_loss():
     tokens, tags, _ = previous_tag_problem(count=4)
     with pytest.raises(ConfigError, match="loss"):
         model.fit(tokens, tags, epochs=1, verbose=0)
-
-
-@pytest.fixture(scope="module")
-def jax_run(request):
-    """The JAX pytest subprocess of this file's brute-force and loss tests, started when the
-    module's first test runs so that it overlaps the TensorFlow tests."""
-    selected = any(item.name == JAX_TEST for item in request.session.items)
-    if not selected or keras.backend.backend() == "jax":
-        yield None
-        return
-    output = tempfile.TemporaryFile(mode="w+", encoding="utf-8")  # no pipe to fill up
-    process = subprocess.Popen(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", __file__,
-         "-k", JAX_SELECTION],
-        cwd=ROOT, env={**os.environ, "KERAS_BACKEND": "jax"},
-        stdout=output, stderr=subprocess.STDOUT, text=True)
-
-    def wait(timeout):
-        process.wait(timeout=timeout)
-        output.seek(0)
-        return process.returncode, output.read()
-
-    yield wait
-    if process.poll() is None:
-        process.kill()
-        process.wait()
-    output.close()
-
-
-@pytest.fixture(autouse=True)
-def _start_jax_run(jax_run):
-    """Makes every test of the module request the JAX run, so it starts at the first."""
-
-
-@pytest.mark.skipif(keras.backend.backend() == "jax", reason="this run already is the JAX run")
-def test_checks_pass_on_jax(jax_run):
-    """The brute-force checks and the model loss test, run again on JAX."""
-    import jax  # noqa: F401  (a test dependency: fail loudly if it is missing)
-
-    code, output = jax_run(timeout=300)
-    assert code == 0, output[-4000:]
-    assert "5 passed" in output, output[-4000:]

@@ -1,12 +1,7 @@
 """The gated graph layer against a plain NumPy loop over edges and steps, its gradients
 against finite differences, unknown shapes in a TensorFlow graph, its config and saving;
-the NumPy and gradient checks run again on JAX in a subprocess."""
+the NumPy and gradient checks run again on JAX (tests/test_backends.py)."""
 
-import os
-import subprocess
-import sys
-import tempfile
-from pathlib import Path
 
 import keras
 import numpy as np
@@ -16,10 +11,6 @@ from keras import ops
 from seqtasks.errors import ConfigError
 from seqtasks.layers.gated_graph import GatedGraph
 
-ROOT = Path(__file__).resolve().parents[1]
-JAX_TEST = "test_checks_pass_on_jax"
-JAX_SELECTION = "numpy_reference or gradients"
-JAX_PASSED = "3 passed"
 UNITS, FEATURES, EDGE_TYPES, STEPS = 4, 3, 3, 3
 PAD = [-1, -1, -1]
 
@@ -255,46 +246,3 @@ def test_arguments_and_shapes_are_checked_and_named():
         GatedGraph(4, 2, 3)(np.ones((1, 2, 5), "float32"), edges)
     with pytest.raises(ValueError, match=r"edges .*\(1, 1, 2\)"):
         GatedGraph(4, 2, 3)(np.ones((1, 2, 3), "float32"), edges[..., :2])
-
-
-@pytest.fixture(scope="module")
-def jax_run(request):
-    """The JAX pytest subprocess of this file's NumPy reference and gradient tests (float64
-    enabled), started when the module's first test runs so that it overlaps the
-    TensorFlow tests."""
-    selected = any(item.name == JAX_TEST for item in request.session.items)
-    if not selected or keras.backend.backend() == "jax":
-        yield None
-        return
-    output = tempfile.TemporaryFile(mode="w+", encoding="utf-8")  # no pipe to fill up
-    process = subprocess.Popen(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", __file__,
-         "-k", JAX_SELECTION],
-        cwd=ROOT, env={**os.environ, "KERAS_BACKEND": "jax", "JAX_ENABLE_X64": "1"},
-        stdout=output, stderr=subprocess.STDOUT, text=True)
-
-    def wait(timeout):
-        process.wait(timeout=timeout)
-        output.seek(0)
-        return process.returncode, output.read()
-
-    yield wait
-    if process.poll() is None:
-        process.kill()
-        process.wait()
-    output.close()
-
-
-@pytest.fixture(autouse=True)
-def _start_jax_run(jax_run):
-    """Makes every test of the module request the JAX run, so it starts at the first."""
-
-
-@pytest.mark.skipif(keras.backend.backend() == "jax", reason="this run already is the JAX run")
-def test_checks_pass_on_jax(jax_run):
-    """The NumPy reference and gradient checks, run again on JAX."""
-    import jax  # noqa: F401  (a test dependency: fail loudly if it is missing)
-
-    code, output = jax_run(timeout=300)
-    assert code == 0, output[-4000:]
-    assert JAX_PASSED in output, output[-4000:]

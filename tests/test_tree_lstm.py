@@ -1,13 +1,8 @@
 """`TreeLSTM` against a plain NumPy recursion node by node: outputs, and gradients against
 central finite differences of the recursion in float64; a `tf.function` with unknown
-sizes; saving. The float64 gradient tests run again on JAX in a subprocess (there,
-with `jax.grad` of the jit-compiled layer)."""
+sizes; saving. The float64 gradient tests run again on JAX (tests/test_backends.py;
+there with `jax.grad` of the jit-compiled layer)."""
 
-import os
-import subprocess
-import sys
-import tempfile
-from pathlib import Path
 
 import keras
 import numpy as np
@@ -18,9 +13,6 @@ from seqtasks.data.trees import Tree, encode_trees, parse_tree
 from seqtasks.errors import ConfigError
 from seqtasks.layers.tree_lstm import TreeLSTM
 
-ROOT = Path(__file__).resolve().parents[1]
-JAX_TEST = "test_checks_pass_on_jax"
-JAX_SELECTION = "reference_gradients"
 FEATURES, UNITS = 2, 2
 BINARY_TREES = ["(3 (2 (2 The) (2 Rock)) (4 (2 is) (4 great)))", "(1 a)",
                 "(1 (2 (3 (0 a))) (0 b))"]
@@ -291,45 +283,3 @@ def test_bad_arguments():
     batch = encode_trees([TERNARY], lambda word: 1)
     with pytest.raises(ConfigError, match=r"children of shape \(1, 5, 3\)"):
         TreeLSTM(4, kind="binary")(np.zeros((1, 5, 2)), batch.children, batch.levels)
-
-
-@pytest.fixture(scope="module")
-def jax_run(request):
-    """The JAX pytest subprocess of this file's gradient tests, started when the module's
-    first test runs so that it overlaps the TensorFlow tests."""
-    selected = any(item.name == JAX_TEST for item in request.session.items)
-    if not selected or keras.backend.backend() == "jax":
-        yield None
-        return
-    output = tempfile.TemporaryFile(mode="w+", encoding="utf-8")  # no pipe to fill up
-    process = subprocess.Popen(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", __file__,
-         "-k", JAX_SELECTION],
-        cwd=ROOT, env={**os.environ, "KERAS_BACKEND": "jax", "JAX_ENABLE_X64": "1"},
-        stdout=output, stderr=subprocess.STDOUT, text=True)
-
-    def wait(timeout):
-        process.wait(timeout=timeout)
-        output.seek(0)
-        return process.returncode, output.read()
-
-    yield wait
-    if process.poll() is None:
-        process.kill()
-        process.wait()
-    output.close()
-
-
-@pytest.fixture(autouse=True)
-def _start_jax_run(jax_run):
-    """Makes every test of the module request the JAX run, so it starts at the first."""
-
-
-@pytest.mark.skipif(keras.backend.backend() == "jax", reason="this run already is the JAX run")
-def test_checks_pass_on_jax(jax_run):
-    """The float64 outputs and gradients against the reference, run again on JAX."""
-    import jax  # noqa: F401  (a test dependency: fail loudly if it is missing)
-
-    code, output = jax_run(timeout=300)
-    assert code == 0, output[-4000:]
-    assert "2 passed" in output, output[-4000:]
