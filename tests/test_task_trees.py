@@ -14,7 +14,7 @@ from seqtasks.data.trees import parse_tree
 from seqtasks.errors import ConfigError, DataError
 from seqtasks.tasks import trees
 
-TINY = ["--epochs", "2", "--units", "8", "--embedding-dim", "8", "--batch-size", "8",
+TINY = ["--epochs", "1", "--units", "8", "--embedding-dim", "8", "--batch-size", "8",
         "--max-seconds", "20", "--verbose", "0"]
 
 
@@ -105,7 +105,7 @@ def test_an_unbalanced_tree_is_one_line_naming_file_line_and_column(sst_like, ca
 def test_a_run_scores_the_tree_model_beside_its_baselines_and_predicts(sst_like, tmp_path,
                                                                        capsys):
     out = tmp_path / "run"
-    assert main(["--data", str(sst_like), "--out", str(out), "--baseline-seconds", "5",
+    assert main(["--data", str(sst_like), "--out", str(out), "--baseline-seconds", "2",
                  *TINY]) == 0
     metrics = json.loads((out / "metrics.json").read_text())
     for name in ("fine_accuracy", "phrase_accuracy", "baseline_fine_accuracy",
