@@ -26,11 +26,11 @@ def test_cell_and_layer_tests_pass_on_jax(jax_run):
 
 @pytest.mark.skipif(keras.backend.backend() == "jax", reason="this run already is the JAX run")
 def test_float64_layer_checks_pass_on_jax(jax_run):
-    """The CRF's brute-force and loss checks and the gated graph's and the Tree-LSTM's
-    NumPy-reference and gradient checks, with float64 enabled."""
+    """The CRF's brute-force and loss checks and the Tree-LSTM's reference output and
+    gradient checks, with float64 enabled."""
     code, stdout = jax_run(timeout=900)
     tail = stdout[-6000:]
     assert code == 0, tail
     assert "keras backend: jax" in stdout, tail
     passed = re.search(r"(\d+) passed", stdout)
-    assert passed and int(passed.group(1)) >= 10, tail
+    assert passed and int(passed.group(1)) >= 7, tail

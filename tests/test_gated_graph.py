@@ -1,6 +1,6 @@
 """The gated graph layer against a plain NumPy loop over edges and steps, its gradients
 against finite differences, unknown shapes in a TensorFlow graph, its config and saving;
-the NumPy and gradient checks run again on JAX (tests/test_backends.py)."""
+on JAX: KERAS_BACKEND=jax JAX_ENABLE_X64=1 pytest tests/test_gated_graph.py."""
 
 
 import keras
