@@ -106,3 +106,16 @@ def test_predict_tags_the_sentences_of_a_conllu_file(runs, tmp_path, capsys):
     assert [[line.split("\t")[0] for line in block.splitlines()] for block in blocks] == [
         ["Jordan", "'s"], ["voted"]]
     assert cli(["predict", str(runs / "tagging"), "-", "--format", "conllu"]) == 2
+
+
+@pytest.mark.e2e
+def test_predict_labels_the_arcs_of_a_conllu_file(runs, tmp_path, capsys):
+    conllu = tmp_path / "in.conllu"
+    conllu.write_text("# text = dogs bark\n1\tdogs\t_\t_\t_\t_\t2\t_\t_\t_\n"
+                      "2\tbark\t_\t_\t_\t_\t0\t_\t_\t_\n\n", encoding="utf-8")
+    capsys.readouterr()
+    assert cli(["predict", str(runs / "relations"), str(conllu), "--format", "conllu"]) == 0
+    printed = capsys.readouterr().out
+    [labelled] = seqtasks.load(runs / "relations").predict([(["dogs", "bark"], [2, 0])])
+    assert printed == "".join(f"{w}\t{h}\t{r}\n" for w, h, r in labelled) + "\n"
+    assert [(w, h) for w, h, _ in labelled] == [("dogs", 2), ("bark", 0)]

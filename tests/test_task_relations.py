@@ -1,14 +1,11 @@
 """The relations task: the three model builders, the config's refusals, unknown relations
-at file:line, and one small run of each model that loads back and predicts."""
+at file:line (tests/test_load.py runs, reloads and predicts with the graph model)."""
 
-import io
-import json
 
 import keras
 import numpy as np
 import pytest
 
-import seqtasks
 from seqtasks.cli import main as cli
 from seqtasks.data.dependencies import conllu_lines, encode_dependencies, read_dependencies
 from seqtasks.data.embedded import embedded_path
@@ -91,29 +88,3 @@ def test_prediction_input_is_words_with_heads():
         relations.parse_input((["a", "b", "c"], [0, 3, 2]), 1)
     with pytest.raises(ConfigError, match="--format conllu"):
         relations.parse_input("dogs bark", 1)
-
-
-@pytest.mark.e2e
-def test_a_tree_model_run_loads_and_labels_a_conllu_sentence(treebank, tmp_path, capsys):
-    # The graph model's run is covered by tests/test_load.py; every model's builder above.
-    conllu = tmp_path / "in.conllu"
-    conllu.write_text("# text = the dog saw a cat .\n1-2\tthe dog\t_\t_\t_\t_\t_\t_\t_\t_\n"
-                      + conllu_lines(*SENTENCES[0], ["_"] * 6), encoding="utf-8")
-    out = tmp_path / "tree"
-    assert cli(["run", "relations", "--data", str(treebank), "--model", "tree",
-                "--out", str(out), *TINY]) == 0
-    metrics = json.loads((out / "metrics.json").read_text())
-    assert {"accuracy", "valid_accuracy", "by_relation", "mean_tree_height",
-            "max_tree_height", "parameters", "model"} <= set(metrics)
-    assert metrics["model"] == "tree" and 0 <= metrics["accuracy"] <= 1
-    assert {"loss.png", "confusion.png", "predictions.conllu"} <= {
-        path.name for path in out.iterdir()}
-    assert len(read_dependencies(out / "predictions.conllu")) == 10
-    [labelled] = seqtasks.load(out).predict([SENTENCES[0]])
-    assert [(word, head) for word, head, _ in labelled] == list(zip(*SENTENCES[0]))
-    # The command reads the heads of the CoNLL-U file and prints what the API returns.
-    capsys.readouterr()
-    assert cli(["predict", str(out), str(conllu), "--format", "conllu"]) == 0
-    buffer = io.StringIO()
-    relations.Predictor.write([labelled], buffer)
-    assert capsys.readouterr().out == buffer.getvalue()
