@@ -79,3 +79,26 @@ def hold_out(splits, seed, fraction=0.1):
         splits[split] = subset(order[k * size:(k + 1) * size])
     splits["train"] = subset(order[len(missing) * size:])
     return splits
+
+
+def read_splits(data, dataset, suffixes, read, seed):
+    """``({split: examples}, {split: path})`` of a ``--data`` folder, or of the embedded
+    `dataset` when `data` is None: each split's file read with ``read(path)``, a missing
+    valid or test split held out of train (its path is then the training file's).
+
+    Example:
+
+    >>> from seqtasks.data.trees import read_trees
+    >>> trees, paths = read_splits(None, "trees", (".txt",), read_trees, seed=0)
+    >>> len(trees["valid"]), paths["test"].name
+    (500, 'test.txt')
+    """
+    from seqtasks.data.embedded import embedded_path
+
+    if data is None:
+        paths = {split: embedded_path(dataset, split) for split in SPLIT_NAMES}
+    else:
+        paths = find_splits(data, suffixes)
+    examples = hold_out({split: read(path) if path else None for split, path in paths.items()},
+                        seed)
+    return examples, {split: paths[split] or paths["train"] for split in SPLIT_NAMES}

@@ -29,8 +29,7 @@ from sklearn.metrics import confusion_matrix
 from seqtasks.data.batching import LengthBatches
 from seqtasks.data.dependencies import (check_heads, conllu_lines, encode_dependencies,
                                         read_dependencies)
-from seqtasks.data.embedded import embedded_path
-from seqtasks.data.splits import find_splits, hold_out
+from seqtasks.data.splits import read_splits as read_data_splits
 from seqtasks.data.text import PAD, UNK, Vocabulary
 from seqtasks.errors import ConfigError, DataError
 from seqtasks.models.relation_classifier import INPUTS, MODELS, build_relation_classifier
@@ -46,7 +45,6 @@ OBJECTIVE = "val_accuracy"
 METRICS = ("loss", "accuracy")
 SEARCHABLE = ()
 FIXED = {"cell": "lstm", "depth": 1, "bidirectional": True}  # --model picks the encoder
-SPLITS = ("train", "valid", "test")
 SUFFIXES = (".conllu",)
 TOP_RELATIONS = 10  # relations scored one by one and in confusion.png
 SAMPLE = 100  # test sentences in predictions.conllu
@@ -212,13 +210,7 @@ class Data:
 def read_splits(config):
     """``({split: sentences}, {split: path})``; a missing valid or test split is held out
     of train (and its path is the training file's)."""
-    if config.data is None:
-        paths = {split: embedded_path("dependencies", split) for split in SPLITS}
-    else:
-        paths = find_splits(config.data, SUFFIXES)
-    sentences = hold_out({split: read_dependencies(path) if path else None
-                          for split, path in paths.items()}, config.seed)
-    return sentences, {split: paths[split] or paths["train"] for split in SPLITS}
+    return read_data_splits(config.data, "dependencies", SUFFIXES, read_dependencies, config.seed)
 
 
 def check_relations(sentences, relations, path):

@@ -30,8 +30,7 @@ import pandas as pd
 
 from seqtasks.analysis.baselines import bag_of_words_baseline
 from seqtasks.data.batching import LengthBatches, pad
-from seqtasks.data.embedded import embedded_path
-from seqtasks.data.splits import find_splits, hold_out
+from seqtasks.data.splits import read_splits as read_data_splits
 from seqtasks.data.text import PAD, UNK, Vocabulary
 from seqtasks.data.trees import encode_trees, parse_tree, read_trees
 from seqtasks.errors import ConfigError, DataError
@@ -49,7 +48,6 @@ OBJECTIVE = "val_accuracy"  # root accuracy on the validation trees
 METRICS = ("loss", "accuracy")
 SEARCHABLE = ()
 FIXED = {"cell": "lstm", "depth": 1, "bidirectional": False}  # one Tree-LSTM
-SPLITS = ("train", "valid", "test")
 SUFFIXES = (".txt", ".tree", ".trees")
 BASELINES = ("bilstm", "none")
 SAMPLE = 200  # test trees in predictions.csv
@@ -225,13 +223,7 @@ class Data:
 def read_splits(config):
     """``({split: trees}, {split: path})``; a missing valid or test split is held out of
     train."""
-    if config.data is None:
-        paths = {split: embedded_path("trees", split) for split in SPLITS}
-    else:
-        paths = find_splits(config.data, SUFFIXES)
-    trees = hold_out({split: read_trees(path) if path else None
-                      for split, path in paths.items()}, config.seed)
-    return trees, {split: paths[split] or paths["train"] for split in SPLITS}
+    return read_data_splits(config.data, "trees", SUFFIXES, read_trees, config.seed)
 
 
 def check_labels(trees, num_classes, path):
