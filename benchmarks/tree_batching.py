@@ -4,9 +4,10 @@ trees one at a time.
 `seqtasks.layers.TreeLSTM` computes the nodes of equal height across a whole batch in one
 step, so a batch costs as many steps as its tallest tree. Fed one tree at a time, the same
 layer takes as many steps per tree, and an epoch as many batches as trees. Both modes
-train the same model (`seqtasks.tasks.trees`'s defaults) on the same trees for one epoch
-per round, interleaved; the first round of each is a warm-up (tracing) and is not timed.
-The script prints each mode's median epoch time and the ratio one-at-a-time / batched.
+train the same model (`seqtasks.tasks.trees`'s defaults) on the same trees in one `fit`
+each, as a run does, one after the other; each fit's first epoch is a warm-up (tracing)
+and is not timed. The script prints each mode's median epoch time and the ratio
+one-at-a-time / batched.
 
     python benchmarks/tree_batching.py                                  # SST trees
     python benchmarks/tree_batching.py --data data/trees --trees 300 --rounds 3
@@ -17,6 +18,8 @@ import statistics
 import sys
 import time
 from pathlib import Path
+
+import keras
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "sst_trees"
 
@@ -32,13 +35,18 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-def epoch_seconds(model, batches):
-    """The wall time of one training epoch of `model` over `batches`."""
-    from seqtasks.data.batching import tf_dataset
+class EpochTimes(keras.callbacks.Callback):
+    """Records the wall time of every epoch of a `fit`."""
 
-    started = time.perf_counter()
-    model.fit(tf_dataset(batches), epochs=1, verbose=0)
-    return time.perf_counter() - started
+    def __init__(self):
+        super().__init__()
+        self.seconds = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.started = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.seconds.append(time.perf_counter() - self.started)
 
 
 def main(argv=None):
@@ -47,8 +55,7 @@ def main(argv=None):
     if not train.is_file():
         print(f"skipped: {train} is missing (the shared data folder is absent)")
         return 0
-    import keras
-
+    from seqtasks.data.batching import tf_dataset
     from seqtasks.data.trees import read_trees
     from seqtasks.tasks import trees as task
 
@@ -61,12 +68,12 @@ def main(argv=None):
     models = {mode: task.build(config, data) for mode in modes}
     batches = {mode: task.node_batches(preprocessor, sample, size, seed=0)
                for mode, size in modes.items()}
-    times = {mode: [] for mode in modes}
-    for round_ in range(args.rounds + 1):
-        for mode in modes:
-            seconds = epoch_seconds(models[mode], batches[mode])
-            if round_:  # round 0 traces the training step
-                times[mode].append(seconds)
+    times = {}
+    for mode in modes:
+        epochs = EpochTimes()
+        models[mode].fit(tf_dataset(batches[mode]), epochs=args.rounds + 1, verbose=0,
+                         callbacks=[epochs])
+        times[mode] = epochs.seconds[1:]  # the first epoch traces the training step
     heights = sum(tree.height() + 1 for tree in sample)
     nodes = sum(tree.size() for tree in sample)
     print(f"{len(sample)} trees, {nodes} nodes, {heights} tree heights in all; "

@@ -9,14 +9,18 @@ returns every node's hidden state (batch, nodes, units).
 Level batching. All nodes of one height depend only on lower nodes, so the layer loops
 over the H heights (`keras.ops.fori_loop`; the trip count is static under JAX, so the
 loop stays differentiable there), not over the nodes. The states live in two
-(batch * nodes, units) arrays, row ``b * nodes + i`` for node i of tree b. At height h
-one gather takes the rows of that height's nodes across the whole batch
-(``levels[:, h]``, flattened), one gather their children's h and c, one matrix product
-the recurrent terms of them all, and one scatter adds the new states to their rows. A
-batch costs O(height) steps. A -1 entry is read from row 0 and multiplied by zero: a
-padding entry of `levels` adds zeros, a missing child contributes zero h and c. Nodes
-never named in `levels` (padding) and masked nodes keep zero states and outputs; a
-parent sees a masked child as a missing one.
+(batch * nodes + 1, units) arrays, row ``b * nodes + i`` for node i of tree b; the last
+row stays zero and stands for missing children and padding. At height h one gather
+takes the rows of that height's real nodes across the whole batch, one gather their
+children's h and c, one matrix product the input terms and one the recurrent terms of
+them all, and one scatter adds the new states to their rows: a batch costs O(height)
+steps, each as wide as its height's real nodes (TensorFlow, torch). Under JAX, whose
+traced shapes are fixed, every step is batch * W wide and padding entries add zeros.
+The input projection is made inside the step, on that height's nodes only: gradients
+of tensors read inside the loop are summed over its steps at their full size, and the
+inputs are narrower than their projection. Nodes never named in `levels` (padding) and
+masked nodes keep zero states and outputs; a parent sees a masked child as a missing
+one.
 
 The node mask. Pass ``mask=node_mask`` explicitly. Internal nodes have no word (token
 0), so an ``Embedding(mask_zero=True)`` before this layer would attach a mask that drops
@@ -165,42 +169,51 @@ class TreeLSTM(keras.layers.Layer):
         batch, size = ops.shape(inputs)[0], ops.shape(inputs)[1]
         rows = batch * size
         units, dtype = self.units, self.compute_dtype
-        projected = ops.matmul(ops.cast(inputs, dtype), self.kernel) + self.bias
-        projected = ops.reshape(projected, (rows, 4 * units))
+        flat_inputs = ops.reshape(ops.cast(inputs, dtype), (rows, -1))
+        flat_inputs = ops.pad(flat_inputs, ((0, 1), (0, 0)))  # row `rows`: see below
         first_row = (ops.arange(batch, dtype="int32") * size)[:, None, None]
-        # Rows of the (batch * nodes, units) state arrays; -1 becomes row 0, weight 0.
-        child_rows = ops.reshape(ops.where(children >= 0, children + first_row, 0), (rows, -1))
-        child_weight = ops.reshape(ops.cast(children >= 0, dtype), (rows, -1, 1))
-        level_rows = ops.where(levels >= 0, levels + first_row, 0)
-        level_weight = levels >= 0
+        # Row b * nodes + i of the h and c arrays is node i of tree b; their last row,
+        # `rows`, stays zero and stands for every missing child and padding entry.
+        child_rows = ops.reshape(ops.where(children >= 0, children + first_row, rows),
+                                 (rows, -1))
+        child_rows = ops.pad(child_rows, ((0, 1), (0, 0)), constant_values=rows)
+        level_rows = ops.where(levels >= 0, levels + first_row, rows)
+        real = levels >= 0
         if mask is not None:
-            present = ops.reshape(ops.cast(mask, "bool"), (rows,))
-            level_weight = ops.logical_and(level_weight, ops.take(present, level_rows, axis=0))
-        # (H, batch * W): the rows of each height across the batch.
-        level_rows = ops.reshape(ops.transpose(level_rows, (1, 0, 2)), (ops.shape(levels)[1], -1))
-        level_weight = ops.reshape(ops.transpose(ops.cast(level_weight, dtype), (1, 0, 2)),
-                                   (ops.shape(levels)[1], -1, 1))
+            present = ops.concatenate([ops.reshape(ops.cast(mask, "bool"), (rows,)),
+                                       ops.zeros((1,), dtype="bool")])
+            real = ops.logical_and(real, ops.take(present, level_rows, axis=0))
+        # (H, batch * W): the rows of each height across the batch, real nodes first.
+        heights = ops.shape(levels)[1]
+        level_rows = ops.reshape(ops.transpose(level_rows, (1, 0, 2)), (heights, -1))
+        real = ops.reshape(ops.transpose(real, (1, 0, 2)), (heights, -1))
+        real_first = ops.argsort(ops.cast(ops.logical_not(real), "int32"), axis=-1)
+        level_rows = ops.take_along_axis(level_rows, real_first, axis=-1)
+        real = ops.take_along_axis(real, real_first, axis=-1)
+        counts = ops.sum(ops.cast(real, "int32"), axis=-1)
+        keep = ops.expand_dims(ops.cast(real, dtype), -1)
+        exact_width = keras.backend.backend() != "jax"
+        step = self._binary_step if self.kind == "binary" else self._childsum_step
 
         def height_step(height, states):
             h_all, c_all = states
             nodes = ops.take(level_rows, height, axis=0)
+            if exact_width:
+                nodes = ops.slice(nodes, (0,), ops.expand_dims(ops.take(counts, height), 0))
             kids = ops.take(child_rows, nodes, axis=0)
-            weight = ops.take(child_weight, nodes, axis=0)
-            h_kids = ops.take(h_all, kids, axis=0) * weight
-            c_kids = ops.take(c_all, kids, axis=0) * weight
-            x = ops.take(projected, nodes, axis=0)
-            step = self._binary_step if self.kind == "binary" else self._childsum_step
-            h, c = step(x, h_kids, c_kids)
-            keep = ops.take(level_weight, height, axis=0)
+            x = ops.matmul(ops.take(flat_inputs, nodes, axis=0), self.kernel) + self.bias
+            h, c = step(x, ops.take(h_all, kids, axis=0), ops.take(c_all, kids, axis=0))
+            if not exact_width:
+                h, c = h * ops.take(keep, height, axis=0), c * ops.take(keep, height, axis=0)
             at = ops.expand_dims(nodes, -1)
-            return (h_all + ops.scatter(at, h * keep, (rows, units)),
-                    c_all + ops.scatter(at, c * keep, (rows, units)))
+            return (h_all + ops.scatter(at, h, (rows + 1, units)),
+                    c_all + ops.scatter(at, c, (rows + 1, units)))
 
-        zeros = ops.zeros((rows, units), dtype=dtype)
-        h, c = ops.fori_loop(0, ops.shape(levels)[1], height_step, (zeros, zeros))
-        h = ops.reshape(h, (batch, size, units))
+        zeros = ops.zeros((rows + 1, units), dtype=dtype)
+        h, c = ops.fori_loop(0, heights, height_step, (zeros, zeros))
+        h = ops.reshape(h[:rows], (batch, size, units))
         if self.return_cells:
-            return h, ops.reshape(c, (batch, size, units))
+            return h, ops.reshape(c[:rows], (batch, size, units))
         return h
 
     def _childsum_step(self, x, h_kids, c_kids):
