@@ -11,6 +11,7 @@ array([[5, 6, 7],
 import keras
 import numpy as np
 
+from seqtasks.allocator import keep_freed_memory
 from seqtasks.errors import ConfigError
 
 
@@ -283,6 +284,7 @@ def tf_dataset(batches):
     signature = tf.nest.map_structure(free, batches[0])
 
     def passes():
+        keep_freed_memory()  # after TensorFlow's own malloc setting: see seqtasks.allocator
         for index in range(len(batches)):
             yield batches[index]
         batches.on_epoch_end()
