@@ -1,11 +1,9 @@
 """The generation task: config, preprocessing, batching, stateful training, the predictor,
 and end-to-end runs (`run_task` and the recipe) that load back with `seqtasks.load`."""
 
-import importlib.util
 import io
 import json
 import math
-from pathlib import Path
 from types import SimpleNamespace
 
 import keras
@@ -14,23 +12,17 @@ import pandas as pd
 import pytest
 
 import seqtasks
+from recipe_scripts import recipe_main
+
 from seqtasks.errors import ConfigError, DataError
 from seqtasks.models.language_model import position_cross_entropy
 from seqtasks.tasks import generation, runner
 from seqtasks.tasks.config import parse_config
 from seqtasks.training import fit
 
-RECIPE = Path(__file__).resolve().parents[1] / "recipes" / "generation.py"
 TINY = ["--max-chars=6000", "--units=16", "--embedding-dim=8", "--seq-len=32",
         "--batch-size=8", "--epochs=1", "--max-seconds=20", "--sample-length=40",
         "--temperatures=0.5,1.0", "--verbose=0"]
-
-
-def recipe_main():
-    spec = importlib.util.spec_from_file_location("generation_recipe", RECIPE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.main
 
 
 def text_file(tmp_path, characters):
@@ -184,7 +176,7 @@ def test_run_task_writes_a_run_that_loads_back_and_reproduces_its_samples(random
 @pytest.mark.e2e
 def test_the_recipe_gives_the_run_of_run_task(random_run, tmp_path):
     out, metrics = random_run
-    assert recipe_main()([*TINY, f"--out={tmp_path / 'recipe'}"]) == 0
+    assert recipe_main("generation")([*TINY, f"--out={tmp_path / 'recipe'}"]) == 0
     recipe_metrics = json.loads((tmp_path / "recipe" / "metrics.json").read_text())
     assert recipe_metrics["perplexity"] == pytest.approx(metrics["perplexity"], rel=1e-3)
     assert first_sample(tmp_path / "recipe") == first_sample(out)
@@ -193,7 +185,7 @@ def test_the_recipe_gives_the_run_of_run_task(random_run, tmp_path):
 @pytest.mark.e2e
 def test_a_sequential_run_loads_back_and_reproduces_its_samples(tmp_path):
     out = tmp_path / "sequential"
-    assert recipe_main()([*TINY, "--batching=sequential", "--cell=lstm",
+    assert recipe_main("generation")([*TINY, "--batching=sequential", "--cell=lstm",
                           f"--out={out}"]) == 0
     assert json.loads((out / "config.json").read_text())["config"]["batching"] == "sequential"
     metrics = json.loads((out / "metrics.json").read_text())

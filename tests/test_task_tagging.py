@@ -2,13 +2,13 @@
 
 import io
 import json
-import subprocess
-import sys
 from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
+
+from recipe_scripts import recipe_main
 
 import seqtasks
 from seqtasks.data.embedded import embedded_path
@@ -267,10 +267,7 @@ def test_run_task_and_the_recipe_give_the_same_run_and_it_loads_back(small_data,
              "--char-filters", "8", "--epochs", "1", "--no-bidirectional", "--verbose", "0"]
     config = parse_config(tagging, [*flags, "--out", str(tmp_path / "task")])
     metrics = run_task(tagging, config)
-    recipe = subprocess.run([sys.executable, "recipes/tagging.py", *flags, "--out",
-                             str(tmp_path / "recipe")], cwd=REPOSITORY, capture_output=True,
-                            text=True, timeout=120)
-    assert recipe.returncode == 0, recipe.stderr[-2000:]
+    assert recipe_main("tagging")([*flags, "--out", str(tmp_path / "recipe")]) == 0
     recipe_metrics = json.loads((tmp_path / "recipe" / "metrics.json").read_text())
     assert recipe_metrics["accuracy"] == metrics["accuracy"]
     assert 0.0 <= metrics["f1"] <= 1.0 and metrics["test_sentences"] == 20

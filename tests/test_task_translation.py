@@ -1,7 +1,6 @@
 """The translation task: its config, preprocessing, batches, decoder and predictor (unit
 tests), and end-to-end runs through `run_task`, the recipe script and `seqtasks.load`."""
 
-import importlib.util
 import io
 import json
 import subprocess
@@ -12,6 +11,8 @@ import keras
 import numpy as np
 import pandas as pd
 import pytest
+
+from recipe_scripts import recipe_main
 
 import seqtasks
 from seqtasks.data.embedded import embedded_path
@@ -54,11 +55,9 @@ def write_line_aligned(folder, pairs_by_split):
 def run_recipe(argv, capsys):
     """Runs ``recipes/translation.py``'s main with `argv` in this process, as the script
     does; returns ``(exit code, stderr)``."""
-    spec = importlib.util.spec_from_file_location("translation_recipe", RECIPE)
-    recipe = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(recipe)
+    main = recipe_main("translation")
     capsys.readouterr()
-    code = exit_code(recipe.main, argv, prog="recipes/translation.py")
+    code = exit_code(main, argv, prog="recipes/translation.py")
     return code, capsys.readouterr().err
 
 
