@@ -9,6 +9,12 @@ trust a ratio only when both agree and it repeats across runs).
 
     python benchmarks/rnn_throughput.py --backend tensorflow
     python benchmarks/rnn_throughput.py --backend jax --batch 32 --length 200
+    python benchmarks/rnn_throughput.py --length 512 --linear-form scan \
+        --only "Recurrent(MinGRUCell),Recurrent(MinLSTMCell),keras GRU"
+
+The minimal cells (`MinGRUCell`, `MinLSTMCell`) run as one input projection and a linear
+recurrence whose form (`--linear-form loop|scan`, default: the backend's in
+`seqtasks.layers.linear_recurrence.FORMS`) the script sets for the run.
 """
 
 import argparse
@@ -31,17 +37,21 @@ def parse_args(argv=None):
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--only", default=None,
                         help="comma-separated subset of layer names to time")
+    parser.add_argument("--linear-form", choices=("loop", "scan"), default=None,
+                        help="the minimal cells' linear recurrence (default: the backend's)")
     return parser.parse_args(argv)
 
 
 def candidates(keras, seqtasks):
     """Name -> layer factory; the built-ins are the peers the ratios compare against."""
-    from seqtasks.cells import GRUCell, LSTMCell
+    from seqtasks.cells import GRUCell, LSTMCell, MinGRUCell, MinLSTMCell
     from seqtasks.layers import Recurrent
 
     return {
         "Recurrent(LSTMCell)": lambda u: Recurrent(LSTMCell(u)),
         "Recurrent(GRUCell)": lambda u: Recurrent(GRUCell(u)),
+        "Recurrent(MinGRUCell)": lambda u: Recurrent(MinGRUCell(u)),
+        "Recurrent(MinLSTMCell)": lambda u: Recurrent(MinLSTMCell(u)),
         "RNN(LSTMCell)": lambda u: keras.layers.RNN(LSTMCell(u)),
         "keras LSTM": lambda u: keras.layers.LSTM(u),
         "keras GRU": lambda u: keras.layers.GRU(u),
@@ -52,6 +62,8 @@ RATIOS = [
     ("Recurrent(LSTMCell)", "keras LSTM"),
     ("Recurrent(GRUCell)", "keras GRU"),
     ("RNN(LSTMCell)", "keras LSTM"),
+    ("Recurrent(MinGRUCell)", "keras GRU"),
+    ("Recurrent(MinLSTMCell)", "keras GRU"),
 ]
 
 
@@ -71,7 +83,11 @@ def main(argv=None):
     import keras
 
     import seqtasks
+    from seqtasks.layers import linear_recurrence
 
+    if args.linear_form:
+        linear_recurrence.FORMS[keras.backend.backend()] = args.linear_form
+    form = linear_recurrence.FORMS.get(keras.backend.backend(), "loop")
     rng = np.random.default_rng(0)
     x = rng.standard_normal((args.batch, args.length, args.input_dim), dtype=np.float32)
     y = rng.standard_normal((args.batch, 1), dtype=np.float32)
@@ -97,7 +113,8 @@ def main(argv=None):
     speed = {name: tokens / statistics.median(t) for name, t in times.items()}
     best = {name: tokens / min(t) for name, t in times.items()}
     print(f"backend={keras.backend.backend()} batch={args.batch} length={args.length} "
-          f"input={args.input_dim} units={args.units} rounds={args.rounds} steps={args.steps}")
+          f"input={args.input_dim} units={args.units} rounds={args.rounds} steps={args.steps} "
+          f"linear form={form}")
     for name, value in speed.items():
         print(f"{name:24s} {value:12,.0f} tokens/s (median)  {best[name]:12,.0f} (best)")
     for ours, peer in RATIOS:

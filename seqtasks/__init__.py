@@ -39,7 +39,7 @@ if "TF_CPP_MIN_LOG_LEVEL" not in os.environ and "tensorflow" not in sys.modules:
         with _native_stderr_silenced():
             import tensorflow  # noqa: F401
 
-from seqtasks.cells import ElmanCell, GRUCell, LSTMCell  # noqa: E402
+from seqtasks.cells import ElmanCell, GRUCell, LSTMCell, MinGRUCell, MinLSTMCell  # noqa: E402
 from seqtasks.errors import ConfigError, DataError, SeqtasksError  # noqa: E402
 from seqtasks.layers import Recurrent, recurrent_stack  # noqa: E402
 from seqtasks import models  # noqa: E402, F401  (registers the models' layers for loading)
@@ -52,6 +52,8 @@ __all__ = [
     "ElmanCell",
     "GRUCell",
     "LSTMCell",
+    "MinGRUCell",
+    "MinLSTMCell",
     "Recurrent",
     "SeqtasksError",
     "load",

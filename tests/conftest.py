@@ -13,14 +13,19 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 # The tests of tests/test_backends.py that check a JAX pytest run -> that run's arguments
 # and environment. On JAX, saving and loading is checked for the standard cells (every
-# variant is on TensorFlow); the float64 run selects the CRF's brute-force checks and the
-# Tree-LSTM's reference checks (by name). The gated graph's float64 checks run on JAX with
-# KERAS_BACKEND=jax JAX_ENABLE_X64=1 pytest tests/test_gated_graph.py (not in this run, to
-# keep the suite within CI's time).
+# variant is on TensorFlow), the minimal cells' linear path against the step loop with
+# the mask that has holes and a masked first step, and their scan form (JAX only); the
+# float64 run selects the CRF's brute-force checks and the Tree-LSTM's reference checks
+# (by name). The gated graph's float64 checks run on JAX with KERAS_BACKEND=jax
+# JAX_ENABLE_X64=1 pytest tests/test_gated_graph.py (not in this run, to keep the suite
+# within CI's time).
 JAX_RUNS = {
     "tests/test_backends.py::test_cell_and_layer_tests_pass_on_jax": (
-        ["tests/test_cells.py", "tests/test_layers.py", "-k", "not (save_and_load and "
-         "(layernorm or peephole or noforget or resetbefore or minimal or narx))"], {}),
+        ["tests/test_cells.py", "tests/test_layers.py", "tests/test_minimal_cells.py", "-k",
+         "not (save_and_load and (layernorm or peephole or noforget or resetbefore or "
+         "minimal or narx or mingru or minlstm)) and not (test_minimal_cells and not (holes "
+         "or forms))"],
+        {}),
     "tests/test_backends.py::test_float64_layer_checks_pass_on_jax": (
         ["tests/test_crf.py", "tests/test_tree_lstm.py",
          "-k", "brute or model_loss or reference_gradients"],

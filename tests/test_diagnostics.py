@@ -77,6 +77,14 @@ def test_spectral_radius_per_gate_block_and_rescaling():
     assert spectral_radius(cell) == pytest.approx({g: 1.5 for g in "ifco"}, rel=1e-5)
 
 
+def test_a_minimal_cell_has_no_recurrent_kernel_to_measure_or_rescale():
+    flow = gradient_flow("mingru", length=6, units=3, batch=4)
+    assert flow.attrs["spectral_radius"] == {"init": {}}
+    assert np.isfinite(flow["grad_norm"]).all() and (flow["grad_norm"] > 0).all()
+    with pytest.raises(ConfigError, match="no recurrent kernel"):
+        gradient_flow("minlstm", length=6, units=3, batch=4, radius=1.5)
+
+
 # -------------------------------------------------------------------- gradient flow
 def test_probe_gradients_follow_the_chain_rule_of_an_elman_rnn():
     keras.utils.set_random_seed(0)

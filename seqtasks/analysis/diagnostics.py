@@ -52,12 +52,15 @@ def _blocks(cell):
 
 
 def spectral_radius(cell):
-    """Max |eigenvalue| of each gate block of a built cell's recurrent kernel, by gate name.
+    """Max |eigenvalue| of each gate block of a built cell's recurrent kernel, by gate name
+    (none for the minimal cells, which have no recurrent kernel).
 
     >>> cell = make_cell("gru", 4); cell.build((None, 3))
     >>> sorted(spectral_radius(cell))
     ['h', 'r', 'z']
     """
+    if cell.recurrent_kernel is None:
+        return {}
     return {
         name: float(np.max(np.abs(np.linalg.eigvals(block))))
         for name, block in zip(gate_names(cell), _blocks(cell))
@@ -66,6 +69,8 @@ def spectral_radius(cell):
 
 def scale_spectral_radius(cell, radius):
     """Rescales every block of a built cell's recurrent kernel to spectral radius `radius`."""
+    if cell.recurrent_kernel is None:
+        raise ConfigError(f"{type(cell).__name__} has no recurrent kernel to rescale")
     blocks = [block * (radius / max(np.max(np.abs(np.linalg.eigvals(block))), 1e-12))
               for block in _blocks(cell)]
     cell.recurrent_kernel.assign(np.concatenate(blocks, axis=1).astype("float32"))

@@ -21,10 +21,13 @@ from seqtasks.validation import positive_int, rate
 class RecurrentCell(DropoutRNNCell, keras.layers.Layer):
     """Base class: `kernel` (input_dim, G*units), `recurrent_kernel` (units, G*units), `bias`.
 
-    Subclasses set `self.gates` (G) in `__init__`, and implement `recurrent_step`.
+    Subclasses set `self.gates` (G) in `__init__`, and implement `recurrent_step`; cells
+    whose gates read only the input set `has_recurrent_kernel` to False.
     They may override `bias_shape`, `bias_initializer_for_build`, `input_bias`
     and `build_extra_weights` (for weights that come after the standard three).
     """
+
+    has_recurrent_kernel = True
 
     def __init__(
         self,
@@ -82,13 +85,15 @@ class RecurrentCell(DropoutRNNCell, keras.layers.Layer):
             regularizer=self.kernel_regularizer,
             constraint=self.kernel_constraint,
         )
-        self.recurrent_kernel = self.add_weight(
-            shape=(self.units, width),
-            name="recurrent_kernel",
-            initializer=self.recurrent_initializer,
-            regularizer=self.recurrent_regularizer,
-            constraint=self.recurrent_constraint,
-        )
+        self.recurrent_kernel = None
+        if self.has_recurrent_kernel:
+            self.recurrent_kernel = self.add_weight(
+                shape=(self.units, width),
+                name="recurrent_kernel",
+                initializer=self.recurrent_initializer,
+                regularizer=self.recurrent_regularizer,
+                constraint=self.recurrent_constraint,
+            )
         self.bias = None
         if self.use_bias:
             self.bias = self.add_weight(

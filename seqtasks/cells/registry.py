@@ -10,6 +10,7 @@ Example:
 from seqtasks.cells.elman import ElmanCell
 from seqtasks.cells.gru import GRUCell
 from seqtasks.cells.lstm import LSTMCell
+from seqtasks.cells.minimal import MinGRUCell, MinLSTMCell
 from seqtasks.cells.narx import NARXCell
 from seqtasks.errors import ConfigError
 
@@ -23,6 +24,8 @@ CELLS = {
     "gru-resetbefore": (GRUCell, {"reset_after": False}),
     "gru-minimal": (GRUCell, {"variant": "minimal"}),
     "narx": (NARXCell, {"input_delay": 2, "output_delay": 2}),
+    "mingru": (MinGRUCell, {}),
+    "minlstm": (MinLSTMCell, {}),
 }
 
 # A time-delay network as a cell (no output feedback), for models that step through

@@ -5,6 +5,8 @@ from keras import ops
 
 from seqtasks import compat
 from seqtasks.cells.base import RecurrentCell
+from seqtasks.cells.minimal import MinimalCell
+from seqtasks.layers.linear_recurrence import linear_recurrence
 from seqtasks.validation import one_of
 
 
@@ -54,8 +56,10 @@ class Recurrent(keras.layers.RNN):
     do) and, for the LSTM on a CPU, to seqtasks' own fused LSTM (`tf_lstm` on
     TensorFlow, `jax_lstm` on JAX; unmasked sequences), whose backward pass computes
     the weight gradients as single large matrix products after the time loop.
-    Otherwise it runs Keras's per-step loop over the cell, exactly as
-    `keras.layers.RNN` does.
+    A minimal cell (`MinGRUCell`, `MinLSTMCell`) has gates that read only the input:
+    the layer projects the whole sequence in one matrix product and runs only the
+    element-wise recurrence (`linear_recurrence`), any mask included. Otherwise it runs
+    Keras's per-step loop over the cell, exactly as `keras.layers.RNN` does.
 
     The per-step loop projects each step's input inside the loop: hoisting the
     projection of the whole sequence into one matrix product before a
@@ -69,7 +73,8 @@ class Recurrent(keras.layers.RNN):
     `keras.layers.LSTM`; others raise ValueError ("expected ndim=3").
 
     Args:
-        cell: a seqtasks cell (`ElmanCell`, `LSTMCell`, `GRUCell`) or any Keras RNN cell.
+        cell: a seqtasks cell (`ElmanCell`, `LSTMCell`, `GRUCell`, `MinGRUCell`, ...) or
+            any Keras RNN cell.
         return_sequences, return_state, go_backwards, stateful, zero_output_for_mask,
         unroll: as in `keras.layers.RNN`.
         use_fused: "auto" (fused where available), or False to always use the loop.
@@ -92,6 +97,8 @@ class Recurrent(keras.layers.RNN):
     def inner_loop(self, sequences, initial_state, mask, training=False):
         cell = self.cell
         fused = None
+        if isinstance(cell, MinimalCell) and self.use_fused == "auto":
+            return self._linear_loop(sequences, initial_state, mask, training)
         if isinstance(cell, RecurrentCell) and self.use_fused == "auto" and not (
                 self.stateful and keras.backend.backend() == "torch"):
             # Stateful layers on torch take Keras's loop, which copies the carried state:
@@ -105,14 +112,48 @@ class Recurrent(keras.layers.RNN):
                 pass  # no fused kernel for this backend/device/mask: use the loop
         return super().inner_loop(sequences, initial_state, mask, training=training)
 
+    def _dropped_inputs(self, sequences, training):
+        """The sequences with the cell's input dropout: one mask per sequence, the same
+        at every step (as Keras does)."""
+        cell = self.cell
+        if training and cell.dropout > 0.0:
+            return sequences * ops.expand_dims(cell.get_dropout_mask(sequences[:, 0, :]), 1)
+        return sequences
+
+    def _linear_loop(self, sequences, initial_state, mask, training):
+        """A minimal cell over the whole sequence: one input projection, then
+        ``h_t = a_t * h_{t-1} + b_t``; a masked step keeps the state (a = 1, b = 0) and,
+        as in Keras's loop, repeats the last valid output (or zeros with
+        ``zero_output_for_mask``)."""
+        cell = self.cell
+        projected = cell.project_inputs(self._dropped_inputs(sequences, training))
+        a, b = cell.scan_terms(projected)
+        valid = None
+        if isinstance(mask, (list, tuple)):
+            mask = mask[0]
+        if mask is not None:
+            valid = ops.expand_dims(ops.cast(mask, a.dtype), -1)
+            a, b = a * valid + (1.0 - valid), b * valid
+        if self.go_backwards:
+            a, b = ops.flip(a, 1), ops.flip(b, 1)
+            valid = None if valid is None else ops.flip(valid, 1)
+        initial = initial_state[0] if isinstance(initial_state, (list, tuple)) else initial_state
+        states = linear_recurrence(a, b, initial)
+        outputs = states
+        if valid is not None and (self.zero_output_for_mask
+                                  or keras.backend.backend() != "jax"):
+            # Keras's loop on JAX shows the carried state at a masked step (the initial
+            # state before the first valid one); on TensorFlow and torch zeros there.
+            shown = valid if self.zero_output_for_mask else ops.cumsum(valid, axis=1) > 0
+            outputs = states * ops.cast(shown, states.dtype)
+        return outputs[:, -1], outputs, [states[:, -1]]
+
     def _fused_loop(self, fused, sequences, initial_state, mask, training):
         """Runs `fused` over the whole sequence; raises NotImplementedError where it can't."""
         cell = self.cell
         if isinstance(mask, (list, tuple)):
             mask = mask[0]
-        if training and cell.dropout > 0.0:
-            # One dropout mask per sequence, the same at every step (as Keras does).
-            sequences = sequences * ops.expand_dims(cell.get_dropout_mask(sequences[:, 0, :]), 1)
+        sequences = self._dropped_inputs(sequences, training)
         return fused(
             sequences,
             initial_state,

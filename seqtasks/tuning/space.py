@@ -44,7 +44,7 @@ LOG_SCALE = ("learning_rate", "clipnorm")  # their ranges are sampled on a log s
 # The space searched when the user narrows nothing; ``units`` follows the task's default
 # (see `default_space`).
 DEFAULT_SPACE = {
-    "cell": ["lstm", "gru", "elman"],
+    "cell": ["lstm", "gru", "elman", "mingru", "minlstm"],
     "depth": [1, 2, 3],
     "bidirectional": [False, True],
     "dropout": [0.0, 0.1, 0.2, 0.3, 0.4, 0.5],

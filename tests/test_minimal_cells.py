@@ -1,0 +1,138 @@
+"""minGRU and minLSTM: the formulas (NumPy), the linear-recurrence path of `Recurrent`
+against Keras's step loop over the same cell (masks of every shape, both directions,
+gradients), its two forms against each other, and bad arguments."""
+
+import keras
+import numpy as np
+import pytest
+
+from gradients import outputs_and_gradients
+from seqtasks.cells import MinGRUCell, MinLSTMCell, make_cell
+from seqtasks.errors import ConfigError
+from seqtasks.layers import Recurrent
+from seqtasks.layers.linear_recurrence import linear_recurrence
+
+BATCH, TIME, FEATURES, UNITS = 3, 7, 5, 4
+CELLS = {"mingru": MinGRUCell, "minlstm": MinLSTMCell}
+MASKS = {  # right-padded, with holes, left-padded
+    "right": np.arange(TIME)[None, :] < np.array([[TIME], [4], [1]]),
+    "holes": np.array([[1, 0, 1, 1, 0, 0, 1], [0, 1, 1, 0, 1, 1, 1], [1] * TIME], bool),
+    "left": np.arange(TIME)[None, :] >= np.array([[0], [3], [6]]),
+}
+
+
+def sigmoid(x):
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def numpy_states(name, x, kernel, bias, h0):
+    """The cell's states, step by step, from the module docstring's formulas."""
+    h, states = h0, []
+    for t in range(x.shape[1]):
+        p = x[:, t] @ kernel + bias
+        if name == "mingru":
+            z, candidate = sigmoid(p[:, :UNITS]), p[:, UNITS:]
+            h = (1 - z) * h + z * candidate
+        else:
+            i, f, candidate = sigmoid(p[:, :UNITS]), sigmoid(p[:, UNITS:2 * UNITS]), p[:, 2 * UNITS:]
+            h = f / (f + i) * h + i / (f + i) * candidate
+        states.append(h)
+    return np.stack(states, 1)
+
+
+def inputs(seed=0):
+    return np.random.default_rng(seed).standard_normal((BATCH, TIME, FEATURES)).astype("float32")
+
+
+def twin_layers(name, **kwargs):
+    """The same cell weights in the linear-recurrence path and in Keras's step loop."""
+    fast = Recurrent(CELLS[name](UNITS), **kwargs)
+    loop = Recurrent(CELLS[name](UNITS), use_fused=False, **kwargs)
+    x = inputs()
+    fast(x), loop(x)
+    rng = np.random.default_rng(1)
+    weights = [rng.normal(0, 0.7, w.shape).astype("float32") for w in fast.get_weights()]
+    fast.set_weights(weights)
+    loop.set_weights(weights)
+    return fast, loop
+
+
+@pytest.mark.parametrize("name", CELLS)
+def test_states_follow_the_formulas(name):
+    x, h0 = inputs(), np.random.default_rng(2).standard_normal((BATCH, UNITS)).astype("float32")
+    fast, _ = twin_layers(name, return_sequences=True)
+    kernel, bias = fast.get_weights()
+    assert kernel.shape == (FEATURES, fast.cell.gates * UNITS) and bias.shape == (
+        fast.cell.gates * UNITS,)
+    want = numpy_states(name, x, kernel, bias, h0)
+    np.testing.assert_allclose(fast(x, initial_state=[h0]), want, atol=1e-5)
+    plain = keras.layers.RNN(CELLS[name](UNITS), return_sequences=True)
+    plain(x)
+    plain.set_weights([kernel, bias])
+    np.testing.assert_allclose(plain(x, initial_state=[h0]), want, atol=1e-5)
+
+
+@pytest.mark.parametrize("mask_name", [None, *MASKS])
+@pytest.mark.parametrize("go_backwards", [False, True])
+@pytest.mark.parametrize("name", CELLS)
+def test_the_linear_path_equals_the_step_loop(name, go_backwards, mask_name):
+    options = {"return_sequences": True, "return_state": True, "go_backwards": go_backwards}
+    fast, loop = twin_layers(name, **options)
+    x = inputs(3)
+    call = {} if mask_name is None else {"mask": MASKS[mask_name]}
+    h0 = np.random.default_rng(4).standard_normal((BATCH, UNITS)).astype("float32")
+    ours, our_grads = outputs_and_gradients(fast, x, initial_state=[h0], **call)
+    theirs, their_grads = outputs_and_gradients(loop, x, initial_state=[h0], **call)
+    for a, b in zip(ours + our_grads, theirs + their_grads):
+        np.testing.assert_allclose(a, b, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", CELLS)
+def test_zero_output_for_mask_and_the_last_output(name):
+    for options in ({"return_sequences": True, "zero_output_for_mask": True}, {}):
+        fast, loop = twin_layers(name, **options)
+        x, mask = inputs(5), MASKS["holes"]
+        np.testing.assert_allclose(fast(x, mask=mask), loop(x, mask=mask), atol=1e-5)
+
+
+def test_the_loop_and_scan_forms_agree_with_gradients():
+    rng = np.random.default_rng(6)
+    a = rng.uniform(0.2, 1.0, (2, 50, 3)).astype("float32")
+    b = rng.standard_normal((2, 50, 3)).astype("float32")
+    h0 = rng.standard_normal((2, 3)).astype("float32")
+    with pytest.raises(ConfigError, match="form"):
+        linear_recurrence(a, b, h0, "parallel")
+    if keras.backend.backend() == "tensorflow":
+        with pytest.raises(ConfigError, match="TensorFlow"):
+            linear_recurrence(a, b, h0, "scan")
+        return
+    results = {}
+    for form in ("loop", "scan"):
+        layer = keras.layers.Lambda(lambda ab, form=form: linear_recurrence(
+            ab[..., :3], ab[..., 3:], keras.ops.convert_to_tensor(h0), form))
+        results[form] = outputs_and_gradients(layer, np.concatenate([a, b], -1))
+    for got, want in zip(results["scan"], results["loop"]):
+        np.testing.assert_allclose(got[0], want[0], atol=1e-4)
+
+
+@pytest.mark.parametrize("name", CELLS)
+def test_no_recurrent_kernel_and_no_recurrent_dropout(name):
+    layer = Recurrent(make_cell(name, UNITS, dropout=0.2))
+    layer(inputs())
+    assert [w.name for w in layer.weights] == ["kernel", "bias"]
+    with pytest.raises(ConfigError, match="recurrent_dropout"):
+        make_cell(name, UNITS, recurrent_dropout=0.1)
+    assert not np.allclose(layer(inputs(), training=True), layer(inputs()))
+
+
+@pytest.mark.parametrize("name", CELLS)
+def test_unknown_batch_and_time_sizes_in_a_tf_function(name):
+    if keras.backend.backend() != "tensorflow":
+        pytest.skip("a tf.function with unknown sizes is TensorFlow's")
+    import tensorflow as tf
+
+    fast, _ = twin_layers(name, return_sequences=True, go_backwards=True)
+    signature = [tf.TensorSpec((None, None, FEATURES)), tf.TensorSpec((None, None), tf.bool)]
+    traced = tf.function(lambda x, mask: fast(x, mask=mask), input_signature=signature)
+    x, mask = inputs(7), MASKS["right"]
+    np.testing.assert_allclose(traced(x, mask), fast(x, mask=mask), atol=1e-6)
