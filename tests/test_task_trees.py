@@ -111,6 +111,8 @@ def test_a_run_scores_the_tree_model_beside_its_baselines_and_predicts(sst_like,
     for name in ("fine_accuracy", "phrase_accuracy", "baseline_fine_accuracy",
                  "bag_of_words_fine_accuracy"):
         assert 0.0 <= metrics[name] <= 1.0, name
+    valid_binary = metrics["valid_binary_accuracy"]
+    assert valid_binary is None or 0.0 <= valid_binary <= 1.0
     assert metrics["test_trees"] == 24 and metrics["composition"] == "binary"
     assert {"loss.png", "confusion.png", "predictions.csv"} <= {p.name for p in out.iterdir()}
     predictor = seqtasks.load(out)

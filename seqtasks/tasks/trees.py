@@ -377,13 +377,14 @@ def evaluate(model, data, config):
     hits = np.concatenate([(p.argmax(-1) == g)[g >= 0] for p, g in zip(nodes, node_gold)])
     valid = data.trees["valid"]
     valid_roots = root_probabilities(model, data.preprocessor, valid, config.batch_size)
+    valid_gold = np.array([tree.label for tree in valid])
     classes = list(range(data.preprocessor.num_classes))
     metrics = {
         "fine_accuracy": float(np.mean(roots.argmax(-1) == gold)),
         "binary_accuracy": binary_accuracy(gold, roots),
         "phrase_accuracy": float(np.mean(hits)),
-        "valid_fine_accuracy": float(np.mean(valid_roots.argmax(-1) ==
-                                             [tree.label for tree in valid])),
+        "valid_fine_accuracy": float(np.mean(valid_roots.argmax(-1) == valid_gold)),
+        "valid_binary_accuracy": binary_accuracy(valid_gold, valid_roots),
         "confusion_matrix": classification_scores(gold, roots.argmax(-1),
                                                   labels=classes)["confusion_matrix"],
         "classes": [str(k) for k in classes], "composition": data.preprocessor.composition,
