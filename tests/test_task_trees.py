@@ -4,11 +4,13 @@ and clean errors for bad trees."""
 import io
 import json
 
+import keras
 import numpy as np
 import pytest
 
 import seqtasks
 from seqtasks.cli import main as cli
+from seqtasks.data.batching import tf_dataset
 from seqtasks.data.embedded import embedded_path
 from seqtasks.data.trees import parse_tree
 from seqtasks.errors import ConfigError, DataError
@@ -77,6 +79,24 @@ def test_phrases_are_distinct_labelled_word_lists():
                                                  ("the", "film"), ("was", "the", "film"),
                                                  ("the", "film", "was", "the", "film")])
     assert labels[words.index(["was", "the", "film"])] == 3
+
+
+def test_validation_accuracy_is_the_root_accuracy_over_batches_of_any_size():
+    lines = embedded_lines("valid", 60)
+    valid = [parse_tree(line) for line in lines]
+    preprocessor = trees.Preprocessor.fit(valid)
+    config = trees.Config(units=4, embedding_dim=4, verbose=0)
+    data = trees.Data({"train": valid}, {}, preprocessor, None, None)
+    model = trees.build(config, data)
+    batches = trees.node_batches(preprocessor, valid, 8, roots_only=True, shuffle=False)
+    assert len({batches[k][1].shape[1] for k in range(len(batches))}) > 1  # sizes differ
+    hits = [sum(((model.predict_on_batch(x).argmax(-1) == y) * (w > 0)).sum()
+                for x, y, w in (batches[k],)) for k in range(len(batches))]
+    roots = trees.root_probabilities(model, preprocessor, valid, 8)
+    assert sum(hits) == (roots.argmax(-1) == [tree.label for tree in valid]).sum()
+    source = tf_dataset(batches) if keras.backend.backend() == "tensorflow" else batches
+    evaluated = model.evaluate(source, verbose=0, return_dict=True)["accuracy"]
+    assert evaluated == pytest.approx(sum(hits) / len(valid), abs=1e-6)
 
 
 def test_prediction_input_may_have_labels_or_not():

@@ -238,16 +238,20 @@ def check_labels(trees, num_classes, path):
 
 def node_batches(preprocessor, trees, batch_size, roots_only=False, shuffle=True, seed=0):
     """`LengthBatches` of ``(inputs, labels, weights)``: weight 1 on each labelled node
-    (only the root with `roots_only`), 0 elsewhere (labels -1 become 0 there)."""
+    (only the root with `roots_only`), 0 elsewhere (labels -1 become 0 there).
+
+    A root's weight is the batch's node count: Keras averages a weighted metric over a
+    batch's (padded) nodes before it averages over the batch's trees, which would count
+    each root in proportion to 1 / nodes; so weighted, ``val_accuracy`` is the plain root
+    accuracy over all trees (unweighted it favoured batches of short sentences)."""
 
     def encode(chunk):
         batch = preprocessor.encode(chunk)
-        weights = batch.labels >= 0
+        weights = (batch.labels >= 0).astype("float32")
         if roots_only:
             weights = np.zeros_like(weights)
-            weights[np.arange(len(chunk)), batch.root_index] = True
-        return (model_inputs(batch), np.maximum(batch.labels, 0),
-                weights.astype("float32"))
+            weights[np.arange(len(chunk)), batch.root_index] = weights.shape[1]
+        return model_inputs(batch), np.maximum(batch.labels, 0), weights
 
     return LengthBatches(trees, encode, [tree.size() for tree in trees], batch_size,
                          shuffle=shuffle, seed=seed)
