@@ -97,6 +97,8 @@ class Recurrent(keras.layers.RNN):
     def inner_loop(self, sequences, initial_state, mask, training=False):
         cell = self.cell
         fused = None
+        if isinstance(mask, (list, tuple)):
+            mask = mask[0]
         if isinstance(cell, MinimalCell) and self.use_fused == "auto":
             return self._linear_loop(sequences, initial_state, mask, training)
         if isinstance(cell, RecurrentCell) and self.use_fused == "auto" and not (
@@ -129,8 +131,6 @@ class Recurrent(keras.layers.RNN):
         projected = cell.project_inputs(self._dropped_inputs(sequences, training))
         a, b = cell.scan_terms(projected)
         valid = None
-        if isinstance(mask, (list, tuple)):
-            mask = mask[0]
         if mask is not None:
             valid = ops.expand_dims(ops.cast(mask, a.dtype), -1)
             a, b = a * valid + (1.0 - valid), b * valid
@@ -151,8 +151,6 @@ class Recurrent(keras.layers.RNN):
     def _fused_loop(self, fused, sequences, initial_state, mask, training):
         """Runs `fused` over the whole sequence; raises NotImplementedError where it can't."""
         cell = self.cell
-        if isinstance(mask, (list, tuple)):
-            mask = mask[0]
         sequences = self._dropped_inputs(sequences, training)
         return fused(
             sequences,

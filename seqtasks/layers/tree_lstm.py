@@ -189,10 +189,12 @@ class TreeLSTM(keras.layers.Layer):
         real = ops.reshape(ops.transpose(real, (1, 0, 2)), (heights, -1))
         real_first = ops.argsort(ops.cast(ops.logical_not(real), "int32"), axis=-1)
         level_rows = ops.take_along_axis(level_rows, real_first, axis=-1)
-        real = ops.take_along_axis(real, real_first, axis=-1)
-        counts = ops.sum(ops.cast(real, "int32"), axis=-1)
-        keep = ops.expand_dims(ops.cast(real, dtype), -1)
         exact_width = keras.backend.backend() != "jax"
+        if exact_width:  # each height's real nodes: the first `counts[h]` of its row
+            counts = ops.sum(ops.cast(real, "int32"), axis=-1)
+        else:  # every entry, padding weighted 0
+            keep = ops.expand_dims(ops.cast(ops.take_along_axis(real, real_first, axis=-1),
+                                            dtype), -1)
         step = self._binary_step if self.kind == "binary" else self._childsum_step
 
         def height_step(height, states):
