@@ -8,6 +8,7 @@ look. setup.cfg pins Keras and keras-tuner to the versions checked there.
   ``get_recurrent_dropout_mask`` (one mask per sequence, as Keras's own cells use).
 - `lstm` and `gru`: the active backend's fused LSTM/GRU (``keras.src.backend.lstm``
   and ``gru``, e.g. cuDNN); they raise NotImplementedError where there is none.
+- `get_keras_mask`: the mask Keras attached to a tensor (None without one).
 - `install_save_json`: puts a function in place of keras-tuner's ``utils.save_json``,
   through which its tuners and oracles write their state files.
 - `WarmupAverageAdam`: Adam whose moving average of the weights warms up; it overrides
@@ -27,8 +28,10 @@ from keras.src.layers.rnn.dropout_rnn_cell import DropoutRNNCell
 
 lstm = _backend.lstm
 gru = _backend.gru
+get_keras_mask = _backend.get_keras_mask
 
-__all__ = ["DropoutRNNCell", "WarmupAverageAdam", "gru", "install_save_json", "lstm"]
+__all__ = ["DropoutRNNCell", "WarmupAverageAdam", "get_keras_mask", "gru", "install_save_json",
+           "lstm"]
 
 
 @keras.saving.register_keras_serializable(package="seqtasks")

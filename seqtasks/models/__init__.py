@@ -1,5 +1,6 @@
 """Keras graph builders of the task architectures: classifier, tagger, language model,
-translator, sequence autoencoder, tree classifier, relation classifier.
+translator, sequence autoencoder, tree classifier, relation classifier; and the
+`accuracy.TokenAccuracy` metric they are compiled with.
 
 Importing this package (as ``import seqtasks`` does) registers every custom layer the
 models use, so ``keras.saving.load_model`` reads any saved seqtasks model.
@@ -9,8 +10,8 @@ models use, so ``keras.saving.load_model`` reads any saved seqtasks model.
 (None, 2)
 """
 
-from seqtasks.models import (autoencoder, classifier, language_model, relation_classifier,
-                             tagger, translator, tree_classifier)
+from seqtasks.models import (accuracy, autoencoder, classifier, language_model,
+                             relation_classifier, tagger, translator, tree_classifier)
 
-__all__ = ["autoencoder", "classifier", "language_model", "relation_classifier", "tagger",
-           "translator", "tree_classifier"]
+__all__ = ["accuracy", "autoencoder", "classifier", "language_model", "relation_classifier",
+           "tagger", "translator", "tree_classifier"]

@@ -32,6 +32,7 @@ from seqtasks.data.dependencies import (check_heads, conllu_lines, encode_depend
 from seqtasks.data.splits import read_splits as read_data_splits
 from seqtasks.data.text import PAD, UNK, Vocabulary
 from seqtasks.errors import ConfigError, DataError
+from seqtasks.models.accuracy import TokenAccuracy
 from seqtasks.models.relation_classifier import INPUTS, MODELS, build_relation_classifier
 from seqtasks.plots import plot_confusion, plot_history
 from seqtasks.progress import phase
@@ -252,14 +253,14 @@ def prepare(config):
 
 def build(config, data):
     """The compiled relation classifier of ``config.model``, the cross-entropy and the
-    accuracy weighted to the words."""
+    accuracy over the words (`TokenAccuracy`)."""
     preprocessor = data.preprocessor
     model = build_relation_classifier(
         len(preprocessor.words), len(preprocessor.relations), config.model,
         embedding_dim=config.embedding_dim, units=config.units, steps=config.steps,
         dropout=config.dropout)
     model.compile(optimizer=make_optimizer(config.learning_rate, config.clipnorm, config.ema),
-                  loss="sparse_categorical_crossentropy", weighted_metrics=["accuracy"])
+                  loss="sparse_categorical_crossentropy", weighted_metrics=[TokenAccuracy()])
     return model
 
 

@@ -50,6 +50,7 @@ from seqtasks.data.text import PAD, UNK, Vocabulary
 from seqtasks.errors import ConfigError, DataError
 from seqtasks.metrics import tagging_scores
 from seqtasks.layers import CRFModel
+from seqtasks.models.accuracy import TokenAccuracy
 from seqtasks.models.tagger import CHAR_ENCODERS, OUTPUTS, build_tagger
 from seqtasks.plots import plot_confusion, plot_history
 from seqtasks.progress import phase
@@ -380,12 +381,13 @@ def build(config, data):
 
 def compile_tagger(model, config):
     """`model` compiled with Adam (`config`'s rate, clipping, moving average) and the
-    token accuracy; the softmax tagger's loss is the cross-entropy per token, a
-    `CRFModel`'s its CRF's negative log-likelihood (no compiled loss)."""
+    token accuracy (`TokenAccuracy`: every word counts alike); the softmax tagger's loss
+    is the cross-entropy per token, a `CRFModel`'s its CRF's negative log-likelihood (no
+    compiled loss)."""
     crf = isinstance(model, CRFModel)
     model.compile(optimizer=make_optimizer(config.learning_rate, config.clipnorm, config.ema),
                   loss=None if crf else "sparse_categorical_crossentropy",
-                  metrics=["accuracy"])
+                  metrics=[TokenAccuracy()])
     return model
 
 

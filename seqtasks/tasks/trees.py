@@ -35,6 +35,7 @@ from seqtasks.data.text import PAD, UNK, Vocabulary
 from seqtasks.data.trees import encode_trees, parse_tree, read_trees
 from seqtasks.errors import ConfigError, DataError
 from seqtasks.metrics import classification_scores
+from seqtasks.models.accuracy import TokenAccuracy
 from seqtasks.models.classifier import build_classifier
 from seqtasks.models.tree_classifier import COMPOSITIONS, build_tree_classifier
 from seqtasks.plots import plot_confusion, plot_history
@@ -238,19 +239,14 @@ def check_labels(trees, num_classes, path):
 
 def node_batches(preprocessor, trees, batch_size, roots_only=False, shuffle=True, seed=0):
     """`LengthBatches` of ``(inputs, labels, weights)``: weight 1 on each labelled node
-    (only the root with `roots_only`), 0 elsewhere (labels -1 become 0 there).
-
-    A root's weight is the batch's node count: Keras averages a weighted metric over a
-    batch's (padded) nodes before it averages over the batch's trees, which would count
-    each root in proportion to 1 / nodes; so weighted, ``val_accuracy`` is the plain root
-    accuracy over all trees (unweighted it favoured batches of short sentences)."""
+    (only the root with `roots_only`), 0 elsewhere (labels -1 become 0 there)."""
 
     def encode(chunk):
         batch = preprocessor.encode(chunk)
         weights = (batch.labels >= 0).astype("float32")
         if roots_only:
             weights = np.zeros_like(weights)
-            weights[np.arange(len(chunk)), batch.root_index] = weights.shape[1]
+            weights[np.arange(len(chunk)), batch.root_index] = 1.0
         return model_inputs(batch), np.maximum(batch.labels, 0), weights
 
     return LengthBatches(trees, encode, [tree.size() for tree in trees], batch_size,
@@ -282,7 +278,7 @@ def build(config, data):
         max_children=preprocessor.max_children or max_children_of(data.trees),
         dropout=config.dropout)
     model.compile(optimizer=make_optimizer(config.learning_rate, config.clipnorm, config.ema),
-                  loss="sparse_categorical_crossentropy", weighted_metrics=["accuracy"])
+                  loss="sparse_categorical_crossentropy", weighted_metrics=[TokenAccuracy()])
     return model
 
 
