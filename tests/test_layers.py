@@ -121,6 +121,17 @@ def test_loop_and_auto_agree():
     np.testing.assert_allclose(auto(x), loop(x), atol=1e-6)
 
 
+@pytest.mark.parametrize("cell_name", ["lstm", "gru", "mingru"])
+def test_integer_inputs_run_in_the_compute_dtype_as_keras_does(cell_name):
+    x = np.arange(BATCH * 5 * 3).reshape(BATCH, 5, 3) % 4  # int64, as Keras's own test feeds
+    ours = keras.layers.Bidirectional(Recurrent(make_cell(cell_name, UNITS)))
+    loop = keras.layers.Bidirectional(Recurrent(make_cell(cell_name, UNITS), use_fused=False))
+    ours(x.astype("float32")), loop(x.astype("float32"))
+    loop.set_weights(ours.get_weights())
+    np.testing.assert_allclose(ours(x), loop(x.astype("float32")), atol=1e-5)
+    assert keras.backend.standardize_dtype(ours(x).dtype) == "float32"
+
+
 @pytest.mark.parametrize("go_backwards", [False, True])
 def test_fused_lstm_gradients_reach_the_initial_state(go_backwards):
     # The fused LSTM's hand-written backward pass against the loop's automatic one,

@@ -99,6 +99,9 @@ class Recurrent(keras.layers.RNN):
         fused = None
         if isinstance(mask, (list, tuple)):
             mask = mask[0]
+        # Keras casts only floating inputs to the compute dtype; the fused and linear
+        # paths cast integer ones too (the loop's matmul promotes them the same way).
+        sequences = ops.cast(sequences, self.compute_dtype)
         if isinstance(cell, MinimalCell) and self.use_fused == "auto":
             return self._linear_loop(sequences, initial_state, mask, training)
         if isinstance(cell, RecurrentCell) and self.use_fused == "auto" and not (
