@@ -66,8 +66,9 @@ def run_recipe(argv, capsys):
 
 def test_defaults_and_what_a_search_may_change():
     config = translation.Config()
-    assert (config.units, config.epochs, config.batch_size, config.max_seconds,
-            config.learning_rate, config.embedding_dim) == (128, 12, 64, 120.0, 3e-3, 32)
+    assert (config.epochs, config.max_seconds, config.learning_rate) == (12, 120.0, 3e-3)
+    assert {name: getattr(config, name) for name in translation.SIZES["word"]} == dict.fromkeys(
+        translation.SIZES["word"])  # unset: they follow the tokens
     assert (config.tokens, config.attention, config.beam_size, config.length_penalty,
             config.max_length, config.min_freq, config.max_vocab) == (
         "auto", "luong", 4, 0.0, 80, 2, 20000)
@@ -169,6 +170,29 @@ def test_line_aligned_files_with_word_tokens(tmp_path):
     assert prepared.pairs["test"] == pairs[4:8]
     assert "Hund" in prepared.preprocessor.target_vocab  # the target keeps its case
     assert len(prepared.train) == 1 and len(prepared.valid) == 1
+
+
+def test_model_sizes_follow_the_tokens_unless_given(tmp_path):
+    pairs = [("a dog runs .", "ein Hund rennt ."), ("a cat sleeps .", "eine Katze schläft .")] * 8
+    words = write_line_aligned(tmp_path / "words", {"train": pairs, "val": pairs[:2],
+                                                    "test_2016_flickr": pairs[:2]})
+    dates = write_dates(tmp_path / "dates")
+    for data, options, tokens in ((words, {"source_lang": "en", "target_lang": "de"}, "word"),
+                                  (dates, {}, "char")):
+        config = translation.Config(data=data, verbose=0, **options)
+        prepared = translation.prepare(config)
+        assert prepared.tokens == tokens
+        model = translation.build(config, prepared)
+        size = translation.SIZES[tokens]
+        assert model.get_layer("source_embedding").output_dim == size["embedding_dim"]
+        assert model.get_layer("attentional").units == size["units"]
+        assert prepared.train.batch_size == size["batch_size"]
+        given = translation.build(config.replace(embedding_dim=6, units=10), prepared)
+        assert given.get_layer("source_embedding").output_dim == 6
+        assert given.get_layer("attentional").units == 10
+    assert translation.SIZES["word"]["units"] != translation.SIZES["char"]["units"]
+    assert translation.sized(translation.Config(cell="elman"), "word").cell == "elman"
+    assert translation.sized(translation.Config(), "word").cell == "gru"
 
 
 # Errors before training: one line naming the file and line.

@@ -18,6 +18,11 @@ make up 90% of each side's training text (sentences of a language), else charact
 warning says how many; ``train_pairs_dropped`` in the metrics). Default: the embedded
 dates (human-written dates -> ISO dates), which take characters.
 
+Model sizes follow the tokens (`SIZES`, `sized`): the cell, units, embedding width,
+batch size and dropout left unset (None, the default) take the word model's values on
+words (a vocabulary of thousands, sentences of a language) and the character model's
+on characters (dozens of symbols); any of them given is kept.
+
 Pretrained word vectors (``tokens="word"``): ``embeddings`` start the source embeddings
 and ``target_embeddings`` the target ones. The target takes a file of its own: the
 source language's vectors would start the target's homographs (German "die", "was") at
@@ -63,20 +68,40 @@ FIXED = {"bidirectional": True}  # the encoder is always bidirectional
 SPLITS = ("train", "valid", "test")
 TOKENS = ("auto", "char", "word")
 WORD_COVERAGE = 0.9  # tokens="auto" takes words when frequent words are this share of each side
+# The values of the settings left unset (None), by the resolved tokens: chosen on
+# Multi30k's validation set (words) and the embedded dates (characters); see README.
+SIZES = {
+    "word": {"cell": "gru", "units": 256, "embedding_dim": 128, "batch_size": 128,
+             "dropout": 0.1},
+    "char": {"cell": "lstm", "units": 128, "embedding_dim": 32, "batch_size": 64,
+             "dropout": 0.0},
+}
 SAMPLE = 200  # test pairs in translations.csv
+
+
+def by_tokens(help, name):
+    """`help` of a setting whose default follows the tokens (`SIZES`)."""
+    return (f"{help} (none: {SIZES['word'][name]} with word tokens, "
+            f"{SIZES['char'][name]} with characters)")
 
 
 @dataclasses.dataclass
 class Config(TaskConfig):
     """The translation task's settings (the shared ones: `TaskConfig`)."""
 
-    units: int = like("units", 128)
+    cell: str | None = like("cell", None, help=by_tokens("recurrent cell", "cell"))
+    units: int | None = like("units", None, help=by_tokens(
+        "hidden units of each recurrent layer (and direction)", "units"))
     bidirectional: bool = like("bidirectional", True,
                                help="the encoder reads both ways; it always does here, so "
                                     "False (--no-bidirectional) is refused")
-    embedding_dim: int = like("embedding_dim", 32)
+    dropout: float | None = like("dropout", None, help=by_tokens(
+        "dropout rate on embeddings and between layers", "dropout"))
+    embedding_dim: int | None = like("embedding_dim", None, help=by_tokens(
+        "width of the token embeddings", "embedding_dim"))
     epochs: int = like("epochs", 12)
-    batch_size: int = like("batch_size", 64)
+    batch_size: int | None = like("batch_size", None, help=by_tokens(
+        "examples per training batch", "batch_size"))
     max_seconds: float | None = like("max_seconds", 120.0)
     learning_rate: float = like("learning_rate", 3e-3)
     tokens: str = setting("auto", "tokens on both sides: characters (dates, codes) or words "
@@ -120,6 +145,16 @@ class Config(TaskConfig):
         if self.tokens == "char" and (self.embeddings or self.target_embeddings):
             raise ConfigError("pretrained embeddings are word vectors: they need tokens="
                               "'word' (--tokens word)")
+
+
+def sized(config, tokens):
+    """`config` with its unset (None) model sizes taken from ``SIZES[tokens]``.
+
+    >>> sized(Config(units=64), "word").units, sized(Config(units=64), "word").cell
+    (64, 'gru')
+    """
+    return config.replace(**{name: value for name, value in SIZES[tokens].items()
+                             if getattr(config, name) is None})
 
 
 def choose_tokens(pairs, min_freq):
@@ -347,8 +382,11 @@ def prepare(config):
     stderr), fits the preprocessor on train and batches train and valid."""
     splits = read_splits(config)
     tokens = resolved_tokens(config, splits["train"])
-    if config.tokens == "auto" and config.verbose:
-        print(f"tokens: {tokens}s (auto)")
+    sizes = sized(config, tokens)
+    if config.verbose:
+        print(f"tokens: {tokens}s{' (auto)' if config.tokens == 'auto' else ''}; model: "
+              f"{sizes.cell}, {sizes.units} units, embeddings {sizes.embedding_dim}, "
+              f"batch {sizes.batch_size}, dropout {sizes.dropout}")
     train = within_length(splits["train"], tokens, config.max_length)
     dropped = len(splits["train"]) - len(train)
     if not train:
@@ -365,7 +403,7 @@ def prepare(config):
         id_pairs = [(preprocessor.source_ids(source), preprocessor.target_ids(target))
                     for source, target in pairs]
         return teacher_forcing_batches(id_pairs, vocab.bos_id, vocab.eos_id,
-                                       config.batch_size, **order)
+                                       sizes.batch_size, **order)
 
     return Data({**splits, "train": train}, preprocessor,
                 batches(train, seed=config.seed), batches(splits["valid"], shuffle=False),
@@ -375,7 +413,9 @@ def prepare(config):
 def build(config, data):
     """The compiled translator: bidirectional encoder, bridged states, attentional decoder.
     ``config.embeddings`` (``target_embeddings``) start the source (target) embeddings of
-    the words they have; each prints its coverage line."""
+    the words they have; each prints its coverage line. Sizes left unset follow
+    ``data.tokens`` (`sized`)."""
+    config = sized(config, data.tokens)
     model = build_translator(
         len(data.preprocessor.source_vocab), len(data.preprocessor.target_vocab),
         embedding_dim=config.embedding_dim, cell=config.cell, units=config.units,

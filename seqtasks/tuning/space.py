@@ -50,6 +50,7 @@ DEFAULT_SPACE = {
     "dropout": [0.0, 0.1, 0.2, 0.3, 0.4, 0.5],
     "learning_rate": {"min": 1e-4, "max": 1e-2, "sampling": "log"},
 }
+FOLLOWING_UNITS = 128  # the middle units of a task whose default units follow its data
 TRUE, FALSE = ("true", "yes", "1"), ("false", "no", "0")
 
 
@@ -191,8 +192,9 @@ def searchable(task):
 
 def default_space(task):
     """The space searched when nothing is narrowed: `DEFAULT_SPACE`, ``units`` at half,
-    once and twice the task's default, less what the task fixes."""
-    units = task.Config().units
+    once and twice the task's default (`FOLLOWING_UNITS` where its units follow the data,
+    as translation's follow its tokens), less what the task fixes."""
+    units = task.Config().units or FOLLOWING_UNITS
     space = {**DEFAULT_SPACE, "units": sorted({max(1, units // 2), units, 2 * units})}
     return {name: spec for name, spec in space.items() if name not in task.FIXED}
 
