@@ -71,7 +71,7 @@ def test_defaults_and_what_a_search_may_change():
         translation.SIZES["word"])  # unset: they follow the tokens
     assert (config.tokens, config.attention, config.beam_size, config.length_penalty,
             config.max_length, config.min_freq, config.max_vocab) == (
-        "auto", "luong", 4, 0.0, 80, 2, 20000)
+        "auto", "luong", 4, 0.0, 80, 3, 20000)
     assert config.bidirectional is True and translation.FIXED == {"bidirectional": True}
     assert (translation.NAME, translation.OBJECTIVE, translation.METRICS,
             translation.SEARCHABLE) == ("translation", "val_loss", ("loss",), ("attention",))
@@ -134,6 +134,14 @@ def test_teacher_forcing_batches_shift_the_target_by_one():
     assert inputs["target_in"].tolist() == [[2, 6, 6, 0], [2, 6, 6, 6]]
     assert target_out.tolist() == [[6, 6, 3, 0], [6, 6, 6, 3]]
     assert sum(len(batches[k][1]) for k in range(len(batches))) == 5
+
+
+def test_pairs_are_grouped_by_their_longer_side():
+    id_pairs = [([5] * 3, [6] * n) for n in (9, 1, 8, 2)] + [([5] * 7, [6])]
+    batches = translation.teacher_forcing_batches(id_pairs, 2, 3, batch_size=2, shuffle=False)
+    widths = [(batches[k][0]["source"].shape[1], batches[k][1].shape[1])
+              for k in range(len(batches))]
+    assert widths == [(3, 3), (7, 9), (3, 10)]  # the short targets together
 
 
 def test_long_training_pairs_are_dropped_counted_and_warned_about(tmp_path, capsys):

@@ -117,7 +117,7 @@ class Config(TaskConfig):
                                             "de for DATA/train.de")
     max_vocab: int = setting(20000, "keep at most this many tokens on each side",
                              check=positive_int)
-    min_freq: int = setting(2, "drop tokens seen fewer times than this in training",
+    min_freq: int = setting(3, "drop tokens seen fewer times than this in training",
                             check=positive_int)
     max_length: int = setting(80, "drop training pairs with more tokens than this on "
                                   "either side", check=positive_int)
@@ -361,7 +361,9 @@ def within_length(pairs, tokens, max_length):
 
 def teacher_forcing_batches(id_pairs, bos_id, eos_id, batch_size, shuffle=True, seed=0):
     """`LengthBatches` of ``({"source", "target_in"}, target_out)`` of ``(source ids,
-    target ids)`` pairs, grouped by source length: in = bos + target, out = target + eos.
+    target ids)`` pairs, grouped by the longer side (so both sides carry little padding;
+    grouped by the source alone, a Multi30k batch's targets were 34% padding, and the
+    decoder and its softmax cost most): in = bos + target, out = target + eos.
 
     >>> batches = teacher_forcing_batches([([5, 6], [7])], 2, 3, 8, shuffle=False)
     >>> inputs, target_out = batches[0]
@@ -373,8 +375,8 @@ def teacher_forcing_batches(id_pairs, bos_id, eos_id, batch_size, shuffle=True, 
                   "target_in": pad([[bos_id, *target] for _, target in chunk])}
         return inputs, pad([[*target, eos_id] for _, target in chunk])
 
-    return LengthBatches(id_pairs, encode, [len(source) for source, _ in id_pairs],
-                         batch_size, shuffle=shuffle, seed=seed)
+    lengths = [max(len(source), len(target) + 1) for source, target in id_pairs]
+    return LengthBatches(id_pairs, encode, lengths, batch_size, shuffle=shuffle, seed=seed)
 
 
 def prepare(config):
