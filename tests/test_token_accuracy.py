@@ -66,6 +66,20 @@ def test_the_model_output_mask_leaves_the_padding_out_in_evaluate():
     assert hits and positions > hits
 
 
+def test_early_stopping_knows_to_maximise_it():
+    inputs = keras.Input((None,), dtype="int32")
+    outputs = keras.layers.Dense(3, activation="softmax")(
+        keras.layers.Embedding(10, 4)(inputs))
+    model = keras.Model(inputs, outputs)
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
+                  metrics=[TokenAccuracy()])
+    stop = keras.callbacks.EarlyStopping("val_accuracy", patience=1)
+    words, labels = np.array([[1, 2, 3]]), np.array([[0, 1, 2]])
+    model.fit(words, labels, validation_data=(words, labels), epochs=1, verbose=0,
+              callbacks=[stop])
+    assert stop.monitor_op(1.0, 0.5)  # higher is better
+
+
 def test_a_model_compiled_with_it_saves_and_loads(tmp_path):
     inputs = keras.Input((None,), dtype="int32")
     outputs = keras.layers.Dense(3, activation="softmax")(

@@ -29,6 +29,7 @@ class TokenAccuracy(keras.metrics.Metric):
 
     def __init__(self, name="accuracy", dtype=None):
         super().__init__(name=name, dtype=dtype)
+        self._direction = "up"  # as Keras's metrics say: EarlyStopping then maximises it
         self.hits = self.add_variable(shape=(), initializer="zeros", name="hits")
         self.positions = self.add_variable(shape=(), initializer="zeros", name="positions")
 
