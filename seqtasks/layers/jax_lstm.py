@@ -11,8 +11,10 @@ on XLA CPU a scan over a precomputed (time, batch, 4*units) projection measured
 slower than projecting each step inside the loop. The gate equations and the
 `keras.src.backend.lstm` contract are shared with `tf_lstm` (`fused_lstm`).
 
-Computes exactly `keras.layers.LSTM`'s standard cell without masks; `lstm` raises
-NotImplementedError otherwise, like the backends' fused implementations.
+Computes exactly what `keras.layers.LSTM`'s loop computes for its standard cell, masks
+included (any mask, both directions: see `fused_lstm`); `lstm` raises
+NotImplementedError for what it does not support, like the backends' fused
+implementations.
 """
 
 import functools
@@ -21,49 +23,51 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-from seqtasks.layers.fused_lstm import cell_step, gate_gradients, run_lstm
+from seqtasks.layers.fused_lstm import backward_step, masked_cell_step, run_lstm, steps
 
 
-def _forward(inputs, kernel, recurrent_kernel, bias, h0, c0):
+def _forward(inputs, kernel, recurrent_kernel, bias, h0, c0, valid):
     """Runs the time-major sequence; returns all h, all c and all activated gates."""
 
-    def step(carry, x):
+    def step(carry, step_inputs):
         h, c = carry
-        h, c, activated = cell_step(x @ kernel + bias + h @ recurrent_kernel, c)
+        z = step_inputs["x"] @ kernel + bias + h @ recurrent_kernel
+        h, c, activated = masked_cell_step(z, h, c, step_inputs.get("valid"))
         return (h, c), (h, c, activated)
 
-    _, (hs, cs, activated) = lax.scan(step, (h0, c0), inputs)
+    _, (hs, cs, activated) = lax.scan(step, (h0, c0), steps(valid, x=inputs))
     return hs, cs, activated
 
 
 @jax.custom_vjp
-def _lstm_sequence(inputs, kernel, recurrent_kernel, bias, h0, c0):
-    """(all h (time, batch, units), final c) of a time-major sequence."""
-    hs, cs, _ = _forward(inputs, kernel, recurrent_kernel, bias, h0, c0)
+def _lstm_sequence(inputs, kernel, recurrent_kernel, bias, h0, c0, valid):
+    """(the h carried through every step (time, batch, units), final c) of a time-major
+    sequence whose steps `valid` (None: all) marks."""
+    hs, cs, _ = _forward(inputs, kernel, recurrent_kernel, bias, h0, c0, valid)
     return hs, cs[-1]
 
 
-def _lstm_sequence_fwd(inputs, kernel, recurrent_kernel, bias, h0, c0):
-    hs, cs, activated = _forward(inputs, kernel, recurrent_kernel, bias, h0, c0)
-    residuals = (inputs, kernel, recurrent_kernel, hs, cs, activated, h0, c0)
+def _lstm_sequence_fwd(inputs, kernel, recurrent_kernel, bias, h0, c0, valid):
+    hs, cs, activated = _forward(inputs, kernel, recurrent_kernel, bias, h0, c0, valid)
+    residuals = (inputs, kernel, recurrent_kernel, hs, cs, activated, h0, c0, valid)
     return (hs, cs[-1]), residuals
 
 
 def _lstm_sequence_bwd(residuals, cotangents):
-    inputs, kernel, recurrent_kernel, hs, cs, activated, h0, c0 = residuals
+    inputs, kernel, recurrent_kernel, hs, cs, activated, h0, c0, valid = residuals
     d_hs, d_c_last = cotangents
     cs_prev = jnp.concatenate([c0[None], cs[:-1]], axis=0)
     recurrent_kernel_t = recurrent_kernel.T
 
-    def step(carry, xs):
-        dh, dc = carry
-        dh_t, activated_t, c, c_prev = xs
-        dh = dh + dh_t
-        dz, dc = gate_gradients(dh, dc, activated_t, c, c_prev)
-        return (dz @ recurrent_kernel_t, dc), dz
+    def step(carry, step_slices):
+        dh, dc, dz = backward_step(*carry, step_slices, recurrent_kernel_t)
+        return (dh, dc), dz
 
     (dh0, dc0), dzs = lax.scan(
-        step, (jnp.zeros_like(h0), d_c_last), (d_hs, activated, cs, cs_prev), reverse=True
+        step,
+        (jnp.zeros_like(h0), d_c_last),
+        steps(valid, d_h=d_hs, gates=activated, c=cs, c_prev=cs_prev),
+        reverse=True,
     )
     # Weight and input gradients: one matrix product over all (time * batch) rows each.
     rows = dzs.reshape(-1, dzs.shape[-1])
@@ -72,7 +76,7 @@ def _lstm_sequence_bwd(residuals, cotangents):
     d_kernel = inputs.reshape(-1, inputs.shape[-1]).T @ rows
     d_bias = jnp.sum(rows, axis=0)
     d_inputs = (rows @ kernel.T).reshape(inputs.shape)
-    return d_inputs, d_kernel, d_recurrent_kernel, d_bias, dh0, dc0
+    return d_inputs, d_kernel, d_recurrent_kernel, d_bias, dh0, dc0, None
 
 
 _lstm_sequence.defvjp(_lstm_sequence_fwd, _lstm_sequence_bwd)

@@ -7,6 +7,7 @@ from seqtasks import compat
 from seqtasks.cells.base import RecurrentCell
 from seqtasks.cells.minimal import MinimalCell
 from seqtasks.layers.linear_recurrence import linear_recurrence
+from seqtasks.layers.masking import shown_outputs
 from seqtasks.validation import one_of
 
 
@@ -23,12 +24,16 @@ def _cpu_lstm(*args, **kwargs):
     raise NotImplementedError
 
 
-def _lstm(seq, state, mask, **kwargs):
-    """The backend's fused LSTM (cuDNN), else this package's; NotImplementedError if none."""
+def _lstm(seq, state, mask, zero_output_for_mask=False, **kwargs):
+    """The backend's fused LSTM (cuDNN), else this package's; NotImplementedError if none.
+
+    Only this package's takes `zero_output_for_mask`; the backends' show cuDNN's outputs.
+    """
     try:
         return compat.lstm(seq, state[0], state[1], mask, **kwargs)
     except NotImplementedError:
-        return _cpu_lstm(seq, state[0], state[1], mask, **kwargs)
+        return _cpu_lstm(seq, state[0], state[1], mask,
+                         zero_output_for_mask=zero_output_for_mask, **kwargs)
 
 
 def _fused_op(cell, training):
@@ -40,7 +45,7 @@ def _fused_op(cell, training):
     if name == "LSTMCell":
         return _lstm
     if name == "GRUCell":
-        return lambda seq, state, mask, **kw: compat.gru(
+        return lambda seq, state, mask, zero_output_for_mask=False, **kw: compat.gru(
             seq, state[0], mask, reset_after=cell.reset_after, **kw
         )
     return None
@@ -54,7 +59,7 @@ class Recurrent(keras.layers.RNN):
     dropout, no peepholes or layer norm), the sequence goes to the backend's fused
     implementation where one exists (cuDNN on a GPU, as `keras.layers.LSTM`/`GRU`
     do) and, for the LSTM on a CPU, to seqtasks' own fused LSTM (`tf_lstm` on
-    TensorFlow, `jax_lstm` on JAX; unmasked sequences), whose backward pass computes
+    TensorFlow, `jax_lstm` on JAX; any mask), whose backward pass computes
     the weight gradients as single large matrix products after the time loop.
     A minimal cell (`MinGRUCell`, `MinLSTMCell`) has gates that read only the input:
     the layer projects the whole sequence in one matrix product and runs only the
@@ -135,20 +140,14 @@ class Recurrent(keras.layers.RNN):
         a, b = cell.scan_terms(projected)
         valid = None
         if mask is not None:
-            valid = ops.expand_dims(ops.cast(mask, a.dtype), -1)
-            a, b = a * valid + (1.0 - valid), b * valid
+            valid = ops.expand_dims(ops.cast(mask, "bool"), -1)
+            a, b = ops.where(valid, a, ops.ones_like(a)), ops.where(valid, b, ops.zeros_like(b))
         if self.go_backwards:
             a, b = ops.flip(a, 1), ops.flip(b, 1)
             valid = None if valid is None else ops.flip(valid, 1)
         initial = initial_state[0] if isinstance(initial_state, (list, tuple)) else initial_state
         states = linear_recurrence(a, b, initial)
-        outputs = states
-        if valid is not None and (self.zero_output_for_mask
-                                  or keras.backend.backend() != "jax"):
-            # Keras's loop on JAX shows the carried state at a masked step (the initial
-            # state before the first valid one); on TensorFlow and torch zeros there.
-            shown = valid if self.zero_output_for_mask else ops.cumsum(valid, axis=1) > 0
-            outputs = states * ops.cast(shown, states.dtype)
+        outputs = shown_outputs(states, valid, self.zero_output_for_mask, time_axis=1)
         return outputs[:, -1], outputs, [states[:, -1]]
 
     def _fused_loop(self, fused, sequences, initial_state, mask, training):
@@ -167,6 +166,7 @@ class Recurrent(keras.layers.RNN):
             return_sequences=self.return_sequences,
             go_backwards=self.go_backwards,
             unroll=self.unroll,
+            zero_output_for_mask=self.zero_output_for_mask,
         )
 
     def get_config(self):

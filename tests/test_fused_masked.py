@@ -1,0 +1,209 @@
+"""The fused CPU LSTM (`tf_lstm`, `jax_lstm`) with masks: equal to Keras's step loop.
+
+Every check runs seqtasks' fused kernel (the backend's own fused function is made to
+refuse, and a spy fails the test when the kernel is not called), against
+`keras.layers.LSTM` with the same weights on the same backend and against
+`Recurrent(use_fused=False)`: outputs, final states and gradients with respect to the
+inputs, the weights and the initial states, to 1e-5.
+"""
+
+import keras
+import numpy as np
+import pytest
+
+from seqtasks.cells import LSTMCell
+from seqtasks.layers import Recurrent, recurrent
+from keras import ops
+
+from gradients import outputs_and_gradients
+
+BATCH, TIME, FEATURES, UNITS = 5, 7, 3, 4
+TOLERANCE = 1e-5
+
+
+def _lengths_mask(lengths):
+    return np.arange(TIME)[None, :] < np.asarray(lengths)[:, None]
+
+
+MASKS = {
+    "right-padded": _lengths_mask([7, 3, 1, 5, 6]),
+    "left-padded": ~_lengths_mask([0, 3, 6, 2, 1]),
+    "holes": np.array([[1, 0, 1, 1, 0, 0, 1],
+                       [0, 1, 1, 0, 1, 1, 0],
+                       [1, 1, 1, 1, 1, 1, 0],
+                       [0, 0, 0, 1, 0, 0, 0],
+                       [1, 0, 0, 0, 0, 0, 1]], bool),
+    "all-ones": np.ones((BATCH, TIME), bool),
+    "a fully masked row": _lengths_mask([7, 0, 4, 2, 7]),
+}
+# (return_sequences, zero_output_for_mask)
+OUTPUTS = {"last": (False, False), "sequences": (True, False),
+           "sequences with zeros": (True, True)}
+
+
+@pytest.fixture
+def fused_calls(monkeypatch):
+    """Counts the calls of seqtasks' CPU LSTM; the backend's fused LSTM (cuDNN) refuses, so
+    the kernel under test runs on any device."""
+    calls = []
+    cpu_lstm = recurrent._cpu_lstm
+
+    def refuse(*args, **kwargs):
+        raise NotImplementedError
+
+    def spy(*args, **kwargs):
+        calls.append(kwargs)
+        return cpu_lstm(*args, **kwargs)
+
+    monkeypatch.setattr(recurrent.compat, "lstm", refuse)
+    monkeypatch.setattr(recurrent, "_cpu_lstm", spy)
+    return calls
+
+
+def random_array(shape, seed, scale=1.0):
+    return np.random.default_rng(seed).normal(0.0, scale, shape).astype("float32")
+
+
+class WithInitialState(keras.layers.Layer):
+    """A recurrent layer whose initial h and c are dense projections of the first step, so
+    that gradients with respect to the initial states reach trainable weights."""
+
+    def __init__(self, rnn, **kwargs):
+        super().__init__(**kwargs)
+        self.supports_masking = True
+        self.rnn = rnn
+        self.to_h, self.to_c = keras.layers.Dense(UNITS), keras.layers.Dense(UNITS)
+
+    def call(self, inputs, mask=None):
+        state = [self.to_h(inputs[:, 0]), self.to_c(inputs[:, 0])]
+        return self.rnn(inputs, mask=mask, initial_state=state)
+
+
+def same_weights(*layers, seed=3):
+    """Builds the layers and gives them all the same random weights (scale 0.5)."""
+    x = random_array((BATCH, TIME, FEATURES), 0)
+    for layer in layers:
+        layer(x)
+    weights = [random_array(w.shape, seed + i, 0.5) for i, w in enumerate(layers[0].get_weights())]
+    for layer in layers:
+        layer.set_weights(weights)
+
+
+def assert_all_close(ours, theirs):
+    assert len(ours) == len(theirs)
+    for a, b in zip(ours, theirs):
+        np.testing.assert_allclose(a, b, atol=TOLERANCE, rtol=TOLERANCE)
+
+
+def lstm_layers(**options):
+    """Ours (fused), ours (loop) and Keras's LSTM, each with a learned initial state."""
+    return [WithInitialState(Recurrent(LSTMCell(UNITS), return_state=True, **options)),
+            WithInitialState(Recurrent(LSTMCell(UNITS), return_state=True, use_fused=False,
+                                       **options)),
+            WithInitialState(keras.layers.LSTM(UNITS, return_state=True, **options))]
+
+
+@pytest.mark.parametrize("outputs", OUTPUTS)
+@pytest.mark.parametrize("go_backwards", [False, True])
+@pytest.mark.parametrize("mask_name", MASKS)
+def test_fused_masked_lstm_equals_keras_loop(mask_name, go_backwards, outputs, fused_calls):
+    return_sequences, zero_output_for_mask = OUTPUTS[outputs]
+    layers = lstm_layers(return_sequences=return_sequences, go_backwards=go_backwards,
+                         zero_output_for_mask=zero_output_for_mask)
+    same_weights(*layers)
+    x, mask = random_array((BATCH, TIME, FEATURES), 1), MASKS[mask_name]
+    fused_calls.clear()
+    fused, loop, keras_lstm = (outputs_and_gradients(layer, x, mask=mask) for layer in layers)
+    assert len(fused_calls) == 1, "the fused kernel did not run"
+    assert len(fused[0]) == 3 and len(fused[1]) == 8  # output, h, c; 7 weights and inputs
+    assert_all_close(fused[0] + fused[1], keras_lstm[0] + keras_lstm[1])
+    assert_all_close(fused[0] + fused[1], loop[0] + loop[1])
+
+
+@pytest.mark.parametrize("return_sequences", [False, True])
+def test_fused_masked_bidirectional_lstm_equals_keras(return_sequences, fused_calls):
+    ours = keras.layers.Bidirectional(
+        Recurrent(LSTMCell(UNITS), return_sequences=return_sequences))
+    theirs = keras.layers.Bidirectional(
+        keras.layers.LSTM(UNITS, return_sequences=return_sequences))
+    same_weights(ours, theirs)
+    x = random_array((BATCH, TIME, FEATURES), 2)
+    for mask_name in ("right-padded", "a fully masked row", "holes"):
+        fused_calls.clear()
+        fused = outputs_and_gradients(ours, x, mask=MASKS[mask_name])
+        assert [call["go_backwards"] for call in fused_calls] == [False, True]
+        reference = outputs_and_gradients(theirs, x, mask=MASKS[mask_name])
+        assert_all_close(fused[0] + fused[1], reference[0] + reference[1])
+
+
+def position_weighted_sum(outputs):
+    """A scalar that weighs every output element differently, for shapes known or not."""
+    total = 0.0
+    for out in outputs:
+        flat = ops.reshape(out, (-1,))
+        total = total + ops.sum(flat * ops.sin(ops.cumsum(ops.ones_like(flat))))
+    return total
+
+
+def compiled_outputs_and_gradients(layer, x, mask):
+    """Outputs and gradients (weights, then inputs) of `position_weighted_sum`, compiled as
+    training compiles them: on TensorFlow a tf.function whose batch and time dimensions
+    are unknown, on JAX a jitted function."""
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        @tf.function(input_signature=[tf.TensorSpec((None, None, FEATURES), tf.float32),
+                                      tf.TensorSpec((None, None), tf.bool)])
+        def run(x, mask):
+            with tf.GradientTape() as tape:
+                tape.watch(x)
+                outputs = layer(x, mask=mask)
+                loss = position_weighted_sum(outputs)
+            return outputs, tape.gradient(loss, [*layer.trainable_weights, x])
+
+        outputs, grads = run(x, mask)
+    elif keras.backend.backend() == "jax":
+        import jax
+
+        fixed = [v.value for v in layer.non_trainable_variables]
+
+        @jax.jit
+        def run(trainable, x, mask):
+            def loss_fn(trainable, x):
+                outputs, _ = layer.stateless_call(trainable, fixed, x, mask=mask)
+                return position_weighted_sum(outputs), outputs
+
+            (_, outputs), grads = jax.value_and_grad(loss_fn, (0, 1), has_aux=True)(
+                trainable, x)
+            return outputs, [*grads[0], grads[1]]
+
+        outputs, grads = run([v.value for v in layer.trainable_variables], x, mask)
+    else:  # pragma: no cover - the suite runs on TensorFlow and JAX
+        pytest.skip(keras.backend.backend())
+    return [np.asarray(o) for o in outputs], [np.asarray(g) for g in grads]
+
+
+@pytest.mark.parametrize("go_backwards", [False, True])
+def test_compiled_fused_masked_lstm_equals_keras(go_backwards, fused_calls):
+    layers = lstm_layers(return_sequences=True, go_backwards=go_backwards)
+    fused, _, keras_lstm = layers
+    same_weights(*layers)
+    x = random_array((BATCH, TIME, FEATURES), 4)
+    for mask_name in ("right-padded", "holes"):
+        fused_calls.clear()
+        ours = compiled_outputs_and_gradients(fused, x, MASKS[mask_name])
+        assert fused_calls, "the fused kernel did not run"
+        theirs = compiled_outputs_and_gradients(keras_lstm, x, MASKS[mask_name])
+        assert_all_close(ours[0] + ours[1], theirs[0] + theirs[1])
+
+
+def test_padding_changes_nothing_in_a_fused_model(fused_calls):
+    # A model fed by an Embedding's mask, compiled by predict with an unknown length.
+    inputs = keras.Input((None,), dtype="int32")
+    hidden = keras.layers.Embedding(20, 4, mask_zero=True)(inputs)
+    hidden = keras.layers.Bidirectional(Recurrent(LSTMCell(5), return_sequences=True))(hidden)
+    model = keras.Model(inputs, Recurrent(LSTMCell(5))(hidden))
+    short = model.predict(np.array([[3, 4, 5], [6, 7, 8]]), verbose=0)
+    padded = model.predict(np.array([[3, 4, 5, 0, 0], [6, 7, 8, 0, 0]]), verbose=0)
+    assert fused_calls
+    np.testing.assert_allclose(short, padded, atol=1e-6)
