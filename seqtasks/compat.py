@@ -14,12 +14,18 @@ look. setup.cfg pins Keras and keras-tuner to the versions checked there.
 - `WarmupAverageAdam`: Adam whose moving average of the weights warms up; it overrides
   the optimizer's private ``_update_model_variables_moving_average``, which reads
   ``ema_momentum`` at every step.
+- `lay_out_each_batch`: on JAX, has ``fit``, ``evaluate`` and ``predict`` lay out each
+  batch by its own shape under a Keras distribution, in place of the private
+  ``JAXEpochIterator._get_distributed_iterator``, which lays out every batch of a pass
+  like its first.
 
 Example:
 
 >>> hasattr(DropoutRNNCell, "get_dropout_mask")
 True
 """
+
+import contextlib
 
 import keras
 from keras import ops
@@ -31,7 +37,7 @@ gru = _backend.gru
 get_keras_mask = _backend.get_keras_mask
 
 __all__ = ["DropoutRNNCell", "WarmupAverageAdam", "get_keras_mask", "gru", "install_save_json",
-           "lstm"]
+           "lay_out_each_batch", "lstm"]
 
 
 @keras.saving.register_keras_serializable(package="seqtasks")
@@ -63,3 +69,31 @@ def install_save_json(save_json):
     from keras_tuner.src import utils
 
     utils.save_json = save_json
+
+
+@contextlib.contextmanager
+def lay_out_each_batch():
+    """Within it, Keras's JAX ``fit``, ``evaluate`` and ``predict`` lay out each batch over
+    the devices of the current distribution by the batch's own shape.
+
+    Keras computes the layouts of a pass from its first batch and reuses them, so a later
+    batch of another size cannot be laid out otherwise (`seqtasks.distribute`'s
+    `EvenDataParallel` keeps a batch that does not split evenly whole). Outside JAX it
+    changes nothing.
+    """
+    if keras.backend.backend() != "jax":
+        yield
+        return
+    from keras.src.backend.jax import trainer
+
+    def each_batch_laid_out(self, distribution):
+        for batch in self.data_adapter.get_jax_iterator():
+            yield trainer._distribute_data(batch)
+
+    iterator = trainer.JAXEpochIterator
+    original = iterator._get_distributed_iterator
+    iterator._get_distributed_iterator = each_batch_laid_out
+    try:
+        yield
+    finally:
+        iterator._get_distributed_iterator = original

@@ -188,3 +188,20 @@ def test_the_weight_average_warms_up_as_tensorflow_num_updates_does():
     assert abs(average - expected) < abs(plain - expected)  # not Keras's fixed momentum
     config = optimizer.get_config()
     assert WarmupAverageAdam.from_config(config).ema_momentum == 0.99
+
+
+def test_jax_batches_are_laid_out_one_by_one_only_within_lay_out_each_batch(monkeypatch):
+    """`lay_out_each_batch` replaces the private ``JAXEpochIterator._get_distributed_iterator``
+    (which lays out a pass like its first batch) by one that calls ``_distribute_data`` on
+    each batch from ``data_adapter.get_jax_iterator()``; the whole run is checked by
+    tests/test_distribute.py on JAX."""
+    from keras.src.backend.jax import trainer
+
+    original = trainer.JAXEpochIterator._get_distributed_iterator
+    assert list(inspect.signature(original).parameters) == ["self", "distribution"]
+    assert "self.data_adapter.get_jax_iterator()" in inspect.getsource(original)
+    assert list(inspect.signature(trainer._distribute_data).parameters) == ["data", "layouts"]
+    monkeypatch.setattr(keras.backend, "backend", lambda: "jax")
+    with compat.lay_out_each_batch():
+        assert trainer.JAXEpochIterator._get_distributed_iterator is not original
+    assert trainer.JAXEpochIterator._get_distributed_iterator is original
