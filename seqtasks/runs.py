@@ -10,7 +10,8 @@ A finished run folder holds
   sample of predictions on the test split (``predictions.*``).
 
 A run is built in ``OUT.partial`` and moved into place when it has finished
-(`RunFolder`), so an existing good ``OUT`` is never half-overwritten.
+(`RunFolder`), so an existing good ``OUT`` is never half-overwritten. In a multi-worker
+run only the chief does; the other workers write to a temporary folder (`ScratchFolder`).
 
 Example:
 
@@ -78,6 +79,41 @@ class RunFolder:
         self.work.rename(self.out)
         if old.exists():
             shutil.rmtree(old)
+
+
+class ScratchFolder:
+    """A `RunFolder` stand-in that yields a temporary folder and removes it at the end.
+
+    The workers of a multi-worker run other than the chief write there (every worker
+    runs the same steps, saving included, but only the chief keeps its files). With
+    `resume` it starts from a copy of the checkpoints in the chief's ``OUT.partial``, so
+    every worker continues from the same epoch (the workers must share that folder's
+    file system).
+
+    >>> with ScratchFolder("runs/sentiment") as work:
+    ...     _ = (work / "metrics.json").write_text("{}")
+    >>> work.exists()
+    False
+    """
+
+    def __init__(self, out, resume=False):
+        self.chief_work = RunFolder(out).work
+        self.resume = resume
+
+    def __enter__(self):
+        if self.resume and not self.chief_work.is_dir():
+            raise ConfigError(f"--resume: no interrupted run to continue at {self.chief_work} "
+                              f"(the other workers resume from the chief's, on a shared file "
+                              f"system)")
+        self.temporary = tempfile.TemporaryDirectory(prefix="seqtasks-worker-")
+        work = Path(self.temporary.name)
+        if self.resume and (self.chief_work / "backup").is_dir():
+            shutil.copytree(self.chief_work / "backup", work / "backup")
+        return work
+
+    def __exit__(self, exc_type, exc, tb):
+        self.temporary.cleanup()
+        return False
 
 
 def write_atomically(path, write):

@@ -15,6 +15,7 @@ import pandas as pd
 
 from seqtasks.compat import WarmupAverageAdam
 from seqtasks.data.batching import tf_dataset
+from seqtasks.distribute import any_worker
 from seqtasks.errors import SeqtasksError
 
 
@@ -48,7 +49,9 @@ class TimeBudget(keras.callbacks.Callback):
         self.start = time.monotonic()
 
     def on_train_batch_end(self, batch, logs=None):
-        if time.monotonic() - self.start > self.seconds:
+        # The workers of a multi-worker run all stop, or none does.
+        exhausted = time.monotonic() - self.start > self.seconds
+        if any_worker(getattr(self.model, "distribute_strategy", None), exhausted):
             self.exhausted = True
             self.model.stop_training = True
 

@@ -81,7 +81,10 @@ class TaskConfig:
     out: Path | None = setting(None, "run folder, written atomically (default runs/TASK)")
     resume: bool = setting(False, "continue the interrupted run in OUT.partial")
     distribute: str = setting("none", "mirrored: data-parallel training over the GPUs (or "
-                                      "the logical CPUs of $SEQTASKS_CPU_DEVICES)",
+                                      "the logical CPUs of $SEQTASKS_CPU_DEVICES); "
+                                      "multiworker: over the processes of $TF_CONFIG, the "
+                                      "chief writes the run (both TensorFlow); "
+                                      "data-parallel: over jax.devices() (JAX)",
                               choices=STRATEGIES)
     verbose: int = setting(1, "0 quiet, 1 progress bars, 2 one line per epoch and "
                               "TensorFlow's own log", choices=(0, 1, 2))

@@ -8,25 +8,34 @@ same steps with the task's functions, so both give the same run:
 >>> metrics = run_task(sentiment, config)  # doctest: +SKIP
 """
 
+import contextlib
 import time
 from pathlib import Path
 
 import keras
 
-from seqtasks.distribute import distribution_scope, split_cpu_from_environment
-from seqtasks.runs import RunFolder, save_run
+from seqtasks.distribute import (distributed, distribution_scope, is_chief,
+                                 split_cpu_from_environment)
+from seqtasks.runs import RunFolder, ScratchFolder, save_run
 from seqtasks.training import fit
 
 
+@contextlib.contextmanager
 def start_run(task, config):
-    """Seeds everything from ``config.seed``; returns the run's `RunFolder` context.
+    """Starts the run's distribution, seeds everything from ``config.seed``; yields the
+    folder to work in.
 
-    The folder is ``config.out`` or ``runs/NAME``; it appears only once the run has
-    finished (see `seqtasks.runs.RunFolder`).
+    The run folder is ``config.out`` or ``runs/NAME``; it appears only once the run has
+    finished (see `seqtasks.runs.RunFolder`). In a multi-worker run
+    (``--distribute multiworker``) only the chief writes it; the other workers work in a
+    temporary folder, removed at the end (`seqtasks.runs.ScratchFolder`).
     """
     split_cpu_from_environment()  # before TensorFlow starts (see seqtasks.distribute)
-    keras.utils.set_random_seed(config.seed)
-    return RunFolder(config.out or Path("runs") / task.NAME, resume=config.resume)
+    with distributed(config.distribute):
+        keras.utils.set_random_seed(config.seed)
+        folder = RunFolder if is_chief(config.distribute) else ScratchFolder
+        with folder(config.out or Path("runs") / task.NAME, resume=config.resume) as work:
+            yield work
 
 
 def build(task, config, data):

@@ -32,7 +32,8 @@ from pathlib import Path
 import keras
 import pandas as pd
 
-from seqtasks.distribute import distribution_scope, make_strategy
+from seqtasks.distribute import (check_backend, distributed, distribution_scope,
+                                 make_strategy)
 from seqtasks.errors import ConfigError, SeqtasksError
 from seqtasks.runs import HISTORY, RunFolder, json_text, save_run, write_json
 from seqtasks.tasks import get_task
@@ -89,24 +90,30 @@ def search(task_name, config=None, space=None, tuner="random", max_trials=10,
                                                       executions_per_trial),
                         ("max_consecutive_failures", max_consecutive_failures)):
         positive_int(name, value)
+    if config.distribute == "multiworker":
+        raise ConfigError("seqtasks tune: --distribute multiworker is for seqtasks run; "
+                          "spread a search over processes with keras-tuner's chief and "
+                          "workers (README: Scaling out)")
+    check_backend(config.distribute)
     out = Path(out) if out is not None else Path("runs") / f"tune-{task.NAME}"
     part = role()
     _prepare_folder(out, _settings(task, tuner, objective, space, executions_per_trial, config),
                     overwrite and part != "worker", owner=part != "worker")
 
-    strategy = make_strategy(config.distribute)  # before TensorFlow starts: it may split the CPU
-    keras.utils.set_random_seed(config.seed)
-    hypermodel = TaskHyperModel(task, config, task.prepare(config), space, objective)
-    hypermodel.fit_verbose = 2 if config.verbose >= 2 else 0
-    searcher = make_tuner(tuner, hypermodel, objective, max_trials, config.epochs, config.seed,
-                          out, executions_per_trial, max_consecutive_failures, strategy)
-    frame = _run(searcher, config.verbose, max_consecutive_failures)
-    frame.attrs["seconds"] = time.monotonic() - started
-    if part == "worker":
-        return frame  # the chief writes the plot and the best run
-    plot_trials(frame, out / "trials.png")
-    if (frame["status"] == "COMPLETED").any():
-        _save_best(searcher, hypermodel, frame, out / "best", retrain)
+    with distributed(config.distribute):  # before TensorFlow starts: it may split the CPU
+        keras.utils.set_random_seed(config.seed)
+        hypermodel = TaskHyperModel(task, config, task.prepare(config), space, objective)
+        hypermodel.fit_verbose = 2 if config.verbose >= 2 else 0
+        searcher = make_tuner(tuner, hypermodel, objective, max_trials, config.epochs,
+                              config.seed, out, executions_per_trial, max_consecutive_failures,
+                              make_strategy(config.distribute))
+        frame = _run(searcher, config.verbose, max_consecutive_failures)
+        frame.attrs["seconds"] = time.monotonic() - started
+        if part == "worker":
+            return frame  # the chief writes the plot and the best run
+        plot_trials(frame, out / "trials.png")
+        if (frame["status"] == "COMPLETED").any():
+            _save_best(searcher, hypermodel, frame, out / "best", retrain)
     if config.verbose:
         print(summary(frame, out, task.NAME, tuner, frame.attrs["seconds"]))
     return frame
