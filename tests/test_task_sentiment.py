@@ -68,7 +68,7 @@ def test_a_run_writes_the_run_folder_and_loads_back_as_a_predictor(sst_like, tmp
     assert metrics["epochs"] == 1 and len(pd.read_csv(out / "history.csv")) == 1
     saved = json.loads((out / "config.json").read_text())
     assert saved["task"] == "sentiment" and saved["config"]["data"] == str(sst_like)
-    assert saved["config"]["ema"] == 0.0 and "None" not in (out / "config.json").read_text()
+    assert saved["config"]["ema"] == 0.999 and "None" not in (out / "config.json").read_text()
 
     test = read_labelled_text(sst_like / "test.tsv")
     predictions = pd.read_csv(out / "predictions.csv", dtype={"gold": str, "label": str})
@@ -213,7 +213,7 @@ def test_predictor_labels_texts_and_writes_csv():
 
 
 def test_config_checks_values_and_keeps_one_source_of_defaults():
-    assert sentiment.Config().monitor == "val_accuracy" and sentiment.Config().dropout == 0.2
+    assert sentiment.Config().monitor == "val_accuracy" and sentiment.Config().dropout == 0.5
     assert sentiment.Config(units=np.int64(8)).units == 8
     for bad in ({"units": True}, {"units": 0}, {"dropout": 1.0}, {"cell": "bogus"},
                 {"learning_rate": -1.0}):

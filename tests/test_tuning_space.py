@@ -76,7 +76,7 @@ def test_bad_specs_are_one_line_config_errors(name, spec, message):
 def test_a_task_searches_the_shared_settings_and_its_own_less_what_it_fixes():
     space = task_space(sentiment)
     assert list(space) == ["cell", "depth", "bidirectional", "dropout", "learning_rate", "units"]
-    assert space["units"] == {"values": [32, 64, 128]}  # around the task's default, 64
+    assert space["units"] == {"values": [75, 150, 300]}  # around the task's default, 150
     assert task_space(sentiment, {"pooling": "last,max"})["pooling"] == {"values": ["last", "max"]}
     with pytest.raises(ConfigError, match="'colour' is not a hyperparameter sentiment can search"):
         task_space(sentiment, {"colour": "red"})
@@ -135,7 +135,7 @@ def test_the_tune_flags_are_the_search_the_space_and_the_task_config(monkeypatch
     for flag in ("--tuner", "--max-trials", "--units SPEC", "--learning-rate SPEC",
                  "--pooling", "--min-freq", "--embedding-dim", "--max-seconds"):
         assert flag in text, flag
-    assert "(default: 32,64,128)" in text and "(default: val_accuracy)" in text
+    assert "(default: 75,150,300)" in text and "(default: val_accuracy)" in text
     assert "--monitor" not in text and "--resume" not in text
     usage = text.split("\n\n")[0]
     assert text.count("(default:") == usage.count("[--")  # every flag shows its default

@@ -1,8 +1,8 @@
 """The sentiment task: classify a text (many-to-one) with a recurrent classifier.
 
 Each text is split into words, each word becomes a learned vector (an `Embedding` that
-masks the padding), a recurrent stack reads the vectors in order and its final state
-(or the max over its outputs, ``pooling="max"``) goes to a softmax over the labels.
+masks the padding), a recurrent stack reads the vectors in order and the max over its
+outputs (or its final state, ``pooling="last"``) goes to a softmax over the labels.
 `evaluate` reports test accuracy and F1 beside a tf-idf bag-of-words baseline trained
 on the same split, which shows what reading in order buys.
 
@@ -51,9 +51,18 @@ SPLITS = ("train", "valid", "test")
 
 @dataclasses.dataclass
 class Config(TaskConfig):
-    """The sentiment task's settings (the shared ones: `TaskConfig`)."""
+    """The sentiment task's settings (the shared ones: `TaskConfig`). The defaults were
+    chosen on SST-2's validation set (see README): a bidirectional GRU whose outputs are
+    max-pooled, wide embeddings with strong dropout and a moving average of the weights.
+    """
 
-    dropout: float = like("dropout", 0.2)
+    cell: str = like("cell", "gru")
+    units: int = like("units", 150)
+    bidirectional: bool = like("bidirectional", True)
+    dropout: float = like("dropout", 0.5)
+    embedding_dim: int = like("embedding_dim", 300)
+    batch_size: int = like("batch_size", 64)
+    ema: float = like("ema", 0.999)
     max_seconds: float | None = like("max_seconds", 170.0)
     min_freq: int = setting(2, "drop words seen fewer times than this in training",
                             check=positive_int)
@@ -62,7 +71,7 @@ class Config(TaskConfig):
                                            "epoch", choices=("val_loss", "val_accuracy"))
     word_dropout: float = setting(0.0, "in training, replace each word by <unk> with this "
                                        "probability", check=rate)
-    pooling: str = setting("last", "summarise the text by the final state (last) or by the "
+    pooling: str = setting("max", "summarise the text by the final state (last) or by the "
                                    "max over the steps' outputs (max)", choices=POOLINGS)
     embeddings: Path | None = setting(
         None, "pretrained word vectors to start the word embeddings from: a GloVe, word2vec "
