@@ -1,20 +1,21 @@
-"""The fused CPU LSTM (`tf_lstm`, `jax_lstm`) with masks: equal to Keras's step loop.
+"""The fused CPU LSTM and GRU (`tf_fused`, `jax_fused`) with masks: equal to Keras's loop.
 
-Every check runs seqtasks' fused kernel (the backend's own fused function is made to
+Every check runs seqtasks' fused kernel (the backend's own fused functions are made to
 refuse, and a spy fails the test when the kernel is not called), against
-`keras.layers.LSTM` with the same weights on the same backend and against
-`Recurrent(use_fused=False)`: outputs, final states and gradients with respect to the
-inputs, the weights and the initial states, to 1e-5.
+`keras.layers.LSTM` / `keras.layers.GRU` (both reset conventions) with the same weights on
+the same backend, and against `Recurrent(use_fused=False)`: outputs, final states and
+gradients with respect to the inputs, the weights and the initial states, to 1e-5.
 """
+
+import itertools
 
 import keras
 import numpy as np
 import pytest
-
-from seqtasks.cells import LSTMCell
-from seqtasks.layers import Recurrent, recurrent
 from keras import ops
 
+from seqtasks.cells import GRUCell, LSTMCell
+from seqtasks.layers import Recurrent, recurrent
 from gradients import outputs_and_gradients
 
 BATCH, TIME, FEATURES, UNITS = 5, 7, 3, 4
@@ -39,24 +40,45 @@ MASKS = {
 # (return_sequences, zero_output_for_mask)
 OUTPUTS = {"last": (False, False), "sequences": (True, False),
            "sequences with zeros": (True, True)}
+# name -> (our cell, Keras's layer, the number of states, the fused function)
+CELLS = {
+    "lstm": (lambda: LSTMCell(UNITS), lambda **kw: keras.layers.LSTM(UNITS, **kw), 2, "lstm"),
+    "gru": (lambda: GRUCell(UNITS), lambda **kw: keras.layers.GRU(UNITS, **kw), 1, "gru"),
+    "gru-resetbefore": (lambda: GRUCell(UNITS, reset_after=False),
+                        lambda **kw: keras.layers.GRU(UNITS, reset_after=False, **kw), 1, "gru"),
+}
+
+
+def parity_cases():
+    """Every mask and direction for every cell; every output kind for the LSTM, one per
+    case in turn for the GRUs (each kind comes several times)."""
+    for cell_name in CELLS:
+        kinds = itertools.cycle(OUTPUTS)
+        for mask_name, go_backwards in itertools.product(MASKS, (False, True)):
+            chosen = OUTPUTS if cell_name == "lstm" else [next(kinds)]
+            for outputs in chosen:
+                yield pytest.param(cell_name, mask_name, go_backwards, outputs,
+                                   id=f"{cell_name}-{mask_name}-backwards={go_backwards}-{outputs}")
 
 
 @pytest.fixture
 def fused_calls(monkeypatch):
-    """Counts the calls of seqtasks' CPU LSTM; the backend's fused LSTM (cuDNN) refuses, so
-    the kernel under test runs on any device."""
+    """Records the calls of seqtasks' fused CPU kernels as (name, keyword arguments); the
+    backend's fused functions (cuDNN, JAX's GRU scan) refuse, so the kernels under test run
+    on any device."""
     calls = []
-    cpu_lstm = recurrent._cpu_lstm
+    cpu_fused = recurrent._cpu_fused
 
     def refuse(*args, **kwargs):
         raise NotImplementedError
 
-    def spy(*args, **kwargs):
-        calls.append(kwargs)
-        return cpu_lstm(*args, **kwargs)
+    def spy(name, *args, **kwargs):
+        calls.append((name, kwargs))
+        return cpu_fused(name, *args, **kwargs)
 
     monkeypatch.setattr(recurrent.compat, "lstm", refuse)
-    monkeypatch.setattr(recurrent, "_cpu_lstm", spy)
+    monkeypatch.setattr(recurrent.compat, "gru", refuse)
+    monkeypatch.setattr(recurrent, "_cpu_fused", spy)
     return calls
 
 
@@ -65,18 +87,18 @@ def random_array(shape, seed, scale=1.0):
 
 
 class WithInitialState(keras.layers.Layer):
-    """A recurrent layer whose initial h and c are dense projections of the first step, so
+    """A recurrent layer whose initial states are dense projections of the first step, so
     that gradients with respect to the initial states reach trainable weights."""
 
-    def __init__(self, rnn, **kwargs):
+    def __init__(self, rnn, states, **kwargs):
         super().__init__(**kwargs)
         self.supports_masking = True
         self.rnn = rnn
-        self.to_h, self.to_c = keras.layers.Dense(UNITS), keras.layers.Dense(UNITS)
+        self.to_states = [keras.layers.Dense(UNITS) for _ in range(states)]
 
     def call(self, inputs, mask=None):
-        state = [self.to_h(inputs[:, 0]), self.to_c(inputs[:, 0])]
-        return self.rnn(inputs, mask=mask, initial_state=state)
+        initial_state = [dense(inputs[:, 0]) for dense in self.to_states]
+        return self.rnn(inputs, mask=mask, initial_state=initial_state)
 
 
 def same_weights(*layers, seed=3):
@@ -95,43 +117,45 @@ def assert_all_close(ours, theirs):
         np.testing.assert_allclose(a, b, atol=TOLERANCE, rtol=TOLERANCE)
 
 
-def lstm_layers(**options):
-    """Ours (fused), ours (loop) and Keras's LSTM, each with a learned initial state."""
-    return [WithInitialState(Recurrent(LSTMCell(UNITS), return_state=True, **options)),
-            WithInitialState(Recurrent(LSTMCell(UNITS), return_state=True, use_fused=False,
-                                       **options)),
-            WithInitialState(keras.layers.LSTM(UNITS, return_state=True, **options))]
+def recurrent_layers(cell_name, **options):
+    """Ours (fused), ours (loop) and Keras's layer, each with learned initial states."""
+    make_cell, make_keras_layer, states, _ = CELLS[cell_name]
+    options = {"return_state": True, **options}
+    return [WithInitialState(Recurrent(make_cell(), **options), states),
+            WithInitialState(Recurrent(make_cell(), use_fused=False, **options), states),
+            WithInitialState(make_keras_layer(**options), states)]
 
 
-@pytest.mark.parametrize("outputs", OUTPUTS)
-@pytest.mark.parametrize("go_backwards", [False, True])
-@pytest.mark.parametrize("mask_name", MASKS)
-def test_fused_masked_lstm_equals_keras_loop(mask_name, go_backwards, outputs, fused_calls):
+@pytest.mark.parametrize("cell_name,mask_name,go_backwards,outputs", list(parity_cases()))
+def test_fused_masked_recurrence_equals_keras_loop(cell_name, mask_name, go_backwards, outputs,
+                                                   fused_calls):
     return_sequences, zero_output_for_mask = OUTPUTS[outputs]
-    layers = lstm_layers(return_sequences=return_sequences, go_backwards=go_backwards,
-                         zero_output_for_mask=zero_output_for_mask)
+    layers = recurrent_layers(cell_name, return_sequences=return_sequences,
+                              go_backwards=go_backwards, zero_output_for_mask=zero_output_for_mask)
     same_weights(*layers)
     x, mask = random_array((BATCH, TIME, FEATURES), 1), MASKS[mask_name]
     fused_calls.clear()
-    fused, loop, keras_lstm = (outputs_and_gradients(layer, x, mask=mask) for layer in layers)
-    assert len(fused_calls) == 1, "the fused kernel did not run"
-    assert len(fused[0]) == 3 and len(fused[1]) == 8  # output, h, c; 7 weights and inputs
-    assert_all_close(fused[0] + fused[1], keras_lstm[0] + keras_lstm[1])
+    fused, loop, keras_layer = (outputs_and_gradients(layer, x, mask=mask) for layer in layers)
+    assert [name for name, _ in fused_calls] == [CELLS[cell_name][3]], "the kernel did not run"
+    states = CELLS[cell_name][2]
+    # The output and the states; the cell's 3 weights, 2 per initial state, the inputs.
+    assert len(fused[0]) == 1 + states and len(fused[1]) == 3 + 2 * states + 1
+    assert_all_close(fused[0] + fused[1], keras_layer[0] + keras_layer[1])
     assert_all_close(fused[0] + fused[1], loop[0] + loop[1])
 
 
 @pytest.mark.parametrize("return_sequences", [False, True])
-def test_fused_masked_bidirectional_lstm_equals_keras(return_sequences, fused_calls):
-    ours = keras.layers.Bidirectional(
-        Recurrent(LSTMCell(UNITS), return_sequences=return_sequences))
-    theirs = keras.layers.Bidirectional(
-        keras.layers.LSTM(UNITS, return_sequences=return_sequences))
+@pytest.mark.parametrize("cell_name", CELLS)
+def test_fused_masked_bidirectional_equals_keras(cell_name, return_sequences, fused_calls):
+    make_cell, make_keras_layer, _, _ = CELLS[cell_name]
+    ours = keras.layers.Bidirectional(Recurrent(make_cell(), return_sequences=return_sequences))
+    theirs = keras.layers.Bidirectional(make_keras_layer(return_sequences=return_sequences))
     same_weights(ours, theirs)
     x = random_array((BATCH, TIME, FEATURES), 2)
     for mask_name in ("right-padded", "a fully masked row", "holes"):
         fused_calls.clear()
         fused = outputs_and_gradients(ours, x, mask=MASKS[mask_name])
-        assert [call["go_backwards"] for call in fused_calls] == [False, True]
+        assert [call["go_backwards"] for _, call in fused_calls] == [False, True]
         reference = outputs_and_gradients(theirs, x, mask=MASKS[mask_name])
         assert_all_close(fused[0] + fused[1], reference[0] + reference[1])
 
@@ -184,26 +208,29 @@ def compiled_outputs_and_gradients(layer, x, mask):
 
 
 @pytest.mark.parametrize("go_backwards", [False, True])
-def test_compiled_fused_masked_lstm_equals_keras(go_backwards, fused_calls):
-    layers = lstm_layers(return_sequences=True, go_backwards=go_backwards)
-    fused, _, keras_lstm = layers
+@pytest.mark.parametrize("cell_name", CELLS)
+def test_compiled_fused_masked_recurrence_equals_keras(cell_name, go_backwards, fused_calls):
+    layers = recurrent_layers(cell_name, return_sequences=True, go_backwards=go_backwards)
+    fused, _, keras_layer = layers
     same_weights(*layers)
     x = random_array((BATCH, TIME, FEATURES), 4)
     for mask_name in ("right-padded", "holes"):
         fused_calls.clear()
         ours = compiled_outputs_and_gradients(fused, x, MASKS[mask_name])
         assert fused_calls, "the fused kernel did not run"
-        theirs = compiled_outputs_and_gradients(keras_lstm, x, MASKS[mask_name])
+        theirs = compiled_outputs_and_gradients(keras_layer, x, MASKS[mask_name])
         assert_all_close(ours[0] + ours[1], theirs[0] + theirs[1])
 
 
-def test_padding_changes_nothing_in_a_fused_model(fused_calls):
+@pytest.mark.parametrize("cell_name", CELLS)
+def test_padding_changes_nothing_in_a_fused_model(cell_name, fused_calls):
     # A model fed by an Embedding's mask, compiled by predict with an unknown length.
+    make_cell = CELLS[cell_name][0]
     inputs = keras.Input((None,), dtype="int32")
     hidden = keras.layers.Embedding(20, 4, mask_zero=True)(inputs)
-    hidden = keras.layers.Bidirectional(Recurrent(LSTMCell(5), return_sequences=True))(hidden)
-    model = keras.Model(inputs, Recurrent(LSTMCell(5))(hidden))
+    hidden = keras.layers.Bidirectional(Recurrent(make_cell(), return_sequences=True))(hidden)
+    model = keras.Model(inputs, Recurrent(make_cell())(hidden))
     short = model.predict(np.array([[3, 4, 5], [6, 7, 8]]), verbose=0)
     padded = model.predict(np.array([[3, 4, 5, 0, 0], [6, 7, 8, 0, 0]]), verbose=0)
-    assert fused_calls
+    assert len(fused_calls) >= 3  # all three layers, at each trace
     np.testing.assert_allclose(short, padded, atol=1e-6)

@@ -11,16 +11,16 @@ from seqtasks.layers.masking import shown_outputs
 from seqtasks.validation import one_of
 
 
-def _cpu_lstm(*args, **kwargs):
-    """The fused LSTM this package provides where the backend has none (CPU)."""
+def _cpu_fused(name, *args, **kwargs):
+    """The fused "lstm" or "gru" this package provides where the backend has none (CPU)."""
     if keras.backend.backend() == "jax":
-        from seqtasks.layers import jax_lstm
+        from seqtasks.layers import jax_fused
 
-        return jax_lstm.lstm(*args, **kwargs)
+        return getattr(jax_fused, name)(*args, **kwargs)
     if keras.backend.backend() == "tensorflow":
-        from seqtasks.layers import tf_lstm
+        from seqtasks.layers import tf_fused
 
-        return tf_lstm.lstm(*args, **kwargs)
+        return getattr(tf_fused, name)(*args, **kwargs)
     raise NotImplementedError
 
 
@@ -32,8 +32,21 @@ def _lstm(seq, state, mask, zero_output_for_mask=False, **kwargs):
     try:
         return compat.lstm(seq, state[0], state[1], mask, **kwargs)
     except NotImplementedError:
-        return _cpu_lstm(seq, state[0], state[1], mask,
-                         zero_output_for_mask=zero_output_for_mask, **kwargs)
+        return _cpu_fused("lstm", seq, state[0], state[1], mask,
+                          zero_output_for_mask=zero_output_for_mask, **kwargs)
+
+
+def _gru(reset_after):
+    """The backend's fused GRU (cuDNN), else this package's, for `reset_after`."""
+
+    def gru(seq, state, mask, zero_output_for_mask=False, **kwargs):
+        try:
+            return compat.gru(seq, state[0], mask, reset_after=reset_after, **kwargs)
+        except NotImplementedError:
+            return _cpu_fused("gru", seq, state[0], mask, reset_after=reset_after,
+                              zero_output_for_mask=zero_output_for_mask, **kwargs)
+
+    return gru
 
 
 def _fused_op(cell, training):
@@ -45,9 +58,7 @@ def _fused_op(cell, training):
     if name == "LSTMCell":
         return _lstm
     if name == "GRUCell":
-        return lambda seq, state, mask, zero_output_for_mask=False, **kw: compat.gru(
-            seq, state[0], mask, reset_after=cell.reset_after, **kw
-        )
+        return _gru(cell.reset_after)
     return None
 
 
@@ -58,9 +69,10 @@ class Recurrent(keras.layers.RNN):
     When the cell is a standard LSTM or GRU (Keras's activations, no recurrent
     dropout, no peepholes or layer norm), the sequence goes to the backend's fused
     implementation where one exists (cuDNN on a GPU, as `keras.layers.LSTM`/`GRU`
-    do) and, for the LSTM on a CPU, to seqtasks' own fused LSTM (`tf_lstm` on
-    TensorFlow, `jax_lstm` on JAX; any mask), whose backward pass computes
-    the weight gradients as single large matrix products after the time loop.
+    do) and, on a CPU, to seqtasks' own fused LSTM and GRU (`tf_fused` on TensorFlow,
+    `jax_fused` on JAX; any mask, both reset conventions of the GRU), whose backward
+    pass computes the weight gradients as single large matrix products after the time
+    loop.
     A minimal cell (`MinGRUCell`, `MinLSTMCell`) has gates that read only the input:
     the layer projects the whole sequence in one matrix product and runs only the
     element-wise recurrence (`linear_recurrence`), any mask included. Otherwise it runs

@@ -1,0 +1,122 @@
+"""The fused recurrences on a CPU: what the LSTM and GRU of `tf_fused` (TensorFlow) and
+`jax_fused` (JAX) share.
+
+A fused recurrence runs a standard cell over a time-major sequence with a hand-written
+backward pass. The input projection is one matrix product over all ``time * batch``
+rows (`tf_fused`) or one per step inside the loop (`jax_fused`, faster on XLA CPU); the
+backward loop computes only the gradients that carry the recurrence and stores each
+step's pre-activation gradients; the gradients of the kernel, recurrent kernel, bias and
+inputs are then one large matrix product each, over all rows at once, instead of a small
+one per step. A cell's equations (`fused_lstm.LSTM`, `fused_gru.GRU`) are written in
+`keras.ops`, so they run on either backend; each backend module supplies the scans and
+the custom gradient.
+
+A cell is an object with:
+
+- ``saved_blocks``: the width, in units, of what a step saves for the backward pass;
+- ``project(inputs, kernel, bias)``: the projected inputs (any leading axes);
+- ``forward_weights(recurrent_kernel, bias)``: what ``step`` takes, prepared once;
+- ``step(projected, states, weights)``: (the new states, what the step saves);
+- ``backward_weights(recurrent_kernel)``: what ``step_gradients`` takes, prepared once;
+- ``backward_sequences(states, previous_states, saved)``: the time-major sequences the
+  backward loop reads (a dict);
+- ``step_gradients(d_states, slices, weights)``: from the gradients reaching the new
+  states, those reaching the previous states and the step's pre-activation gradients;
+- ``weight_gradients(input_rows, d_rows, saved_rows, previous_h_rows, kernel)``: the
+  gradients of the inputs, kernel, recurrent kernel and bias, from all steps' rows.
+
+The states are a tuple whose first element is h, the output.
+
+Masks: the loops take the mask of every step (``valid``, time-major, True where the
+step counts) and, like Keras's loop, keep the states through a masked step; the backward
+step then passes the states' gradients through unchanged and its pre-activation
+gradients are zero, so the weight gradients keep their one-product form. This is exact
+for any mask (right- or left-padded, with holes, rows with no valid step) in both
+directions, because Keras's loop, too, only keeps the state at each masked step of the
+sequence in processing order. The outputs at masked steps then follow Keras's rules
+(`seqtasks.layers.masking.shown_outputs`).
+"""
+
+from keras import activations, ops
+
+from seqtasks.layers.masking import shown_outputs
+
+
+def _where_valid(valid, new, old):
+    """`new` at the rows where `valid` (batch, 1) is True, `old` elsewhere; `new` if None."""
+    return new if valid is None else ops.where(valid, new, old)
+
+
+def steps(valid, **sequences):
+    """The per-step inputs of a scan: the time-major `sequences`, and ``valid`` if any."""
+    return sequences if valid is None else {**sequences, "valid": valid}
+
+
+def forward_step(cell, projected, states, weights, valid):
+    """`cell`'s step that keeps the states at the rows `valid` marks False (None: no mask).
+
+    Returns (the states, what the step saves); a masked row's saved values are never used.
+    """
+    new_states, saved = cell.step(projected, states, weights)
+    return tuple(_where_valid(valid, new, old) for new, old in zip(new_states, states)), saved
+
+
+def backward_step(cell, d_states, slices, weights):
+    """One step of the backward loop, from the gradients reaching the states from t+1.
+
+    `slices` holds the step's slices of ``d_h`` (the gradient of the output h_t), of the
+    cell's `backward_sequences` and, with a mask, of ``valid``. Returns the gradients
+    reaching the previous states and the step's pre-activation gradients (zero at a masked
+    row, whose states pass their gradients through).
+    """
+    d_states = (d_states[0] + slices["d_h"], *d_states[1:])
+    d_previous, d_pre = cell.step_gradients(d_states, slices, weights)
+    valid = slices.get("valid")
+    if valid is None:
+        return d_previous, d_pre
+    return (tuple(ops.where(valid, d_prev, d) for d_prev, d in zip(d_previous, d_states)),
+            ops.where(valid, d_pre, ops.zeros_like(d_pre)))
+
+
+def previous(initial, sequence):
+    """The time-major `sequence` one step later: ``initial`` first, the last step left out."""
+    return ops.concatenate([initial[None], sequence[:-1]], axis=0)
+
+
+def run_fused(sequence_fn, cell, inputs, initial_states, mask, kernel, recurrent_kernel, bias,
+              activation, recurrent_activation, return_sequences=False, go_backwards=False,
+              unroll=False, zero_output_for_mask=False):
+    """`cell` over a batch-major sequence, with the contract of `keras.src.backend.lstm`.
+
+    `sequence_fn(cell, time_major_inputs, kernel, recurrent_kernel, bias, initial_states,
+    valid)` returns the h carried through every step and the last value of each other
+    state; `valid` is None or a boolean (time, batch, 1) tensor, True at the steps `mask`
+    keeps. Returns ``(last_output, outputs, final states)`` as Keras's loop does
+    (`zero_output_for_mask` as in `keras.layers.RNN`, which the backends' fused
+    functions do not take): `outputs` is (batch, time, units) with `return_sequences` (in
+    processing order, reversed with `go_backwards`) and the last output with a time axis
+    of 1 otherwise. Raises NotImplementedError for what it does not support: `unroll`, no
+    bias, activations other than tanh and sigmoid.
+    """
+    if (
+        unroll
+        or bias is None
+        or activation is not activations.tanh
+        or recurrent_activation is not activations.sigmoid
+    ):
+        raise NotImplementedError
+    dtype = inputs.dtype
+    sequence = ops.transpose(inputs, (1, 0, 2))
+    valid = None if mask is None else ops.expand_dims(ops.transpose(ops.cast(mask, "bool")), -1)
+    if go_backwards:
+        sequence = ops.flip(sequence, axis=0)
+        valid = None if valid is None else ops.flip(valid, axis=0)
+    kernel, recurrent_kernel, bias = (ops.convert_to_tensor(w, dtype)
+                                      for w in (kernel, recurrent_kernel, bias))
+    initial_states = tuple(ops.convert_to_tensor(s, dtype) for s in initial_states)
+    hs, *last_others = sequence_fn(cell, sequence, kernel, recurrent_kernel, bias,
+                                   initial_states, valid)
+    shown = shown_outputs(hs, valid, zero_output_for_mask, time_axis=0)
+    last_output = shown[-1]
+    outputs = ops.transpose(shown, (1, 0, 2)) if return_sequences else last_output[:, None]
+    return last_output, outputs, [hs[-1], *last_others]

@@ -1,0 +1,121 @@
+"""The standard GRU's equations for the fused recurrences (`seqtasks.layers.fused`), in both
+reset conventions.
+
+Gate order z, r, h as in Keras; sigmoid gates, tanh candidate; ``h' = z * h + (1 - z) * h~``::
+
+    reset_after=True (Keras's default, cuDNN's):  h~ = tanh(x W_h + b_h + r * (h U_h + b'_h))
+    reset_after=False:                            h~ = tanh(x W_h + b_h + (r * h) U_h)
+
+With ``reset_after`` the bias is (2, 3*units): the input bias, then the recurrent bias.
+The backward step's pre-activation gradients are (batch, 4*units) with ``reset_after``:
+those of the input projection's z, r and h~ parts, then that of the recurrent
+projection's h~ part (``r`` times the input one), the other two being shared; and
+(batch, 3*units) without, the input projection's, whose h~ part also gives the rows of
+the gradient of U_h, with ``r * h`` for inputs.
+"""
+
+import dataclasses
+
+from keras import ops
+
+from seqtasks.layers.fused import run_fused
+
+
+def _sigmoid_derivative(s):
+    return s * (1.0 - s)
+
+
+@dataclasses.dataclass(frozen=True)
+class GRU:
+    """The standard GRU as a cell of `seqtasks.layers.fused` (see there for the methods).
+
+    A step saves its gates z, r and candidate h~ and, with `reset_after`, the recurrent
+    projection of its h~ part; the backward loop reads them with h_{t-1}. (Frozen:
+    instances are equal and hashable, as JAX wants of a static argument.)
+    """
+
+    reset_after: bool
+
+    @property
+    def saved_blocks(self):
+        return 4 if self.reset_after else 3
+
+    def project(self, inputs, kernel, bias):
+        return ops.matmul(inputs, kernel) + (bias[0] if self.reset_after else bias)
+
+    def forward_weights(self, recurrent_kernel, bias):
+        if self.reset_after:
+            return recurrent_kernel, bias[1]
+        return ops.split(recurrent_kernel, [2 * recurrent_kernel.shape[0]], axis=1)
+
+    def step(self, projected, states, weights):
+        (h,) = states
+        x_z, x_r, x_h = ops.split(projected, 3, axis=-1)
+        if self.reset_after:
+            recurrent_kernel, recurrent_bias = weights
+            r_z, r_r, r_h = ops.split(ops.matmul(h, recurrent_kernel) + recurrent_bias, 3,
+                                      axis=-1)
+            z, r = ops.sigmoid(x_z + r_z), ops.sigmoid(x_r + r_r)
+            candidate = ops.tanh(x_h + r * r_h)
+            saved = [z, r, candidate, r_h]
+        else:
+            gates_kernel, candidate_kernel = weights
+            r_z, r_r = ops.split(ops.matmul(h, gates_kernel), 2, axis=-1)
+            z, r = ops.sigmoid(x_z + r_z), ops.sigmoid(x_r + r_r)
+            candidate = ops.tanh(x_h + ops.matmul(r * h, candidate_kernel))
+            saved = [z, r, candidate]
+        return (z * h + (1.0 - z) * candidate,), ops.concatenate(saved, axis=-1)
+
+    def backward_weights(self, recurrent_kernel):
+        if self.reset_after:
+            return (ops.transpose(recurrent_kernel),)
+        return tuple(ops.transpose(w) for w in self.forward_weights(recurrent_kernel, None))
+
+    def backward_sequences(self, states, previous_states, saved):
+        return {"saved": saved, "h_prev": previous_states[0]}
+
+    def step_gradients(self, d_states, slices, weights_t):
+        (dh,) = d_states
+        h_prev = slices["h_prev"]
+        saved = ops.split(slices["saved"], self.saved_blocks, axis=-1)
+        z, r, candidate = saved[:3]
+        d_candidate = dh * (1.0 - z) * (1.0 - candidate * candidate)
+        d_z = dh * (h_prev - candidate) * _sigmoid_derivative(z)
+        if self.reset_after:
+            (recurrent_kernel_t,) = weights_t
+            d_r = d_candidate * saved[3] * _sigmoid_derivative(r)  # saved[3]: h U_h + b'_h
+            d_recurrent = ops.concatenate([d_z, d_r, d_candidate * r], axis=-1)
+            dh_prev = ops.matmul(d_recurrent, recurrent_kernel_t) + dh * z
+            return (dh_prev,), ops.concatenate([d_z, d_r, d_candidate, d_candidate * r], axis=-1)
+        gates_kernel_t, candidate_kernel_t = weights_t
+        d_reset_h = ops.matmul(d_candidate, candidate_kernel_t)
+        d_r = d_reset_h * h_prev * _sigmoid_derivative(r)
+        d_gates = ops.concatenate([d_z, d_r], axis=-1)
+        dh_prev = ops.matmul(d_gates, gates_kernel_t) + d_reset_h * r + dh * z
+        return (dh_prev,), ops.concatenate([d_gates, d_candidate], axis=-1)
+
+    def weight_gradients(self, input_rows, d_rows, saved_rows, previous_h_rows, kernel):
+        units = previous_h_rows.shape[-1]
+        d_projected = d_rows[:, :3 * units]
+        d_inputs = ops.matmul(d_projected, ops.transpose(kernel))
+        d_kernel = ops.matmul(ops.transpose(input_rows), d_projected)
+        d_input_bias = ops.sum(d_projected, axis=0)
+        if self.reset_after:
+            d_recurrent = ops.concatenate([d_rows[:, :2 * units], d_rows[:, 3 * units:]], axis=-1)
+            d_recurrent_kernel = ops.matmul(ops.transpose(previous_h_rows), d_recurrent)
+            d_bias = ops.stack([d_input_bias, ops.sum(d_recurrent, axis=0)])
+            return d_inputs, d_kernel, d_recurrent_kernel, d_bias
+        reset_h_rows = saved_rows[:, units:2 * units] * previous_h_rows
+        d_recurrent_kernel = ops.concatenate(
+            [ops.matmul(ops.transpose(previous_h_rows), d_rows[:, :2 * units]),
+             ops.matmul(ops.transpose(reset_h_rows), d_rows[:, 2 * units:])], axis=1)
+        return d_inputs, d_kernel, d_recurrent_kernel, d_input_bias
+
+
+def run_gru(sequence_fn, inputs, initial_state, mask, kernel, recurrent_kernel, bias,
+            activation, recurrent_activation, reset_after=True, **options):
+    """The standard GRU with `keras.src.backend.gru`'s contract (`fused.run_fused`, whose
+    `sequence_fn` and options it takes)."""
+    return run_fused(sequence_fn, GRU(bool(reset_after)), inputs, (initial_state,), mask,
+                     kernel, recurrent_kernel, bias, activation, recurrent_activation,
+                     **options)
