@@ -11,6 +11,12 @@ trust a ratio only when both agree and it repeats across runs).
     python benchmarks/rnn_throughput.py --backend jax --batch 32 --length 200
     python benchmarks/rnn_throughput.py --length 512 --linear-form scan \
         --only "Recurrent(MinGRUCell),Recurrent(MinLSTMCell),keras GRU"
+    python benchmarks/rnn_throughput.py --masked \
+        --only "Recurrent(LSTMCell),keras LSTM,Recurrent(GRUCell),keras GRU"
+
+With ``--masked`` the batch is right-padded: each sequence's length is drawn uniformly
+from [length/2, length], the steps after it are zeros, and a `keras.layers.Masking`
+layer gives every model the mask (tokens/s then still count the padded steps).
 
 The minimal cells (`MinGRUCell`, `MinLSTMCell`) run as one input projection and a linear
 recurrence whose form (`--linear-form loop|scan`, default: the backend's in
@@ -39,6 +45,8 @@ def parse_args(argv=None):
                         help="comma-separated subset of layer names to time")
     parser.add_argument("--linear-form", choices=("loop", "scan"), default=None,
                         help="the minimal cells' linear recurrence (default: the backend's)")
+    parser.add_argument("--masked", action="store_true",
+                        help="right-padded batches, lengths uniform in [length/2, length]")
     return parser.parse_args(argv)
 
 
@@ -50,17 +58,20 @@ def candidates(keras, seqtasks):
     return {
         "Recurrent(LSTMCell)": lambda u: Recurrent(LSTMCell(u)),
         "Recurrent(GRUCell)": lambda u: Recurrent(GRUCell(u)),
+        "Recurrent(GRUCell resetbefore)": lambda u: Recurrent(GRUCell(u, reset_after=False)),
         "Recurrent(MinGRUCell)": lambda u: Recurrent(MinGRUCell(u)),
         "Recurrent(MinLSTMCell)": lambda u: Recurrent(MinLSTMCell(u)),
         "RNN(LSTMCell)": lambda u: keras.layers.RNN(LSTMCell(u)),
         "keras LSTM": lambda u: keras.layers.LSTM(u),
         "keras GRU": lambda u: keras.layers.GRU(u),
+        "keras GRU resetbefore": lambda u: keras.layers.GRU(u, reset_after=False),
     }
 
 
 RATIOS = [
     ("Recurrent(LSTMCell)", "keras LSTM"),
     ("Recurrent(GRUCell)", "keras GRU"),
+    ("Recurrent(GRUCell resetbefore)", "keras GRU resetbefore"),
     ("RNN(LSTMCell)", "keras LSTM"),
     ("Recurrent(MinGRUCell)", "keras GRU"),
     ("Recurrent(MinLSTMCell)", "keras GRU"),
@@ -69,7 +80,8 @@ RATIOS = [
 
 def build_model(keras, layer, args):
     inputs = keras.Input((args.length, args.input_dim), batch_size=args.batch)
-    outputs = keras.layers.Dense(1)(layer(inputs))
+    hidden = keras.layers.Masking()(inputs) if args.masked else inputs
+    outputs = keras.layers.Dense(1)(layer(hidden))
     model = keras.Model(inputs, outputs)
     model.compile(optimizer="adam", loss="mse")
     return model
@@ -90,6 +102,9 @@ def main(argv=None):
     form = linear_recurrence.FORMS.get(keras.backend.backend(), "loop")
     rng = np.random.default_rng(0)
     x = rng.standard_normal((args.batch, args.length, args.input_dim), dtype=np.float32)
+    if args.masked:
+        lengths = rng.integers(args.length // 2, args.length, size=args.batch, endpoint=True)
+        x[np.arange(args.length)[None, :] >= lengths[:, None]] = 0.0
     y = rng.standard_normal((args.batch, 1), dtype=np.float32)
     chosen = candidates(keras, seqtasks)
     if args.only:
@@ -114,9 +129,9 @@ def main(argv=None):
     best = {name: tokens / min(t) for name, t in times.items()}
     print(f"backend={keras.backend.backend()} batch={args.batch} length={args.length} "
           f"input={args.input_dim} units={args.units} rounds={args.rounds} steps={args.steps} "
-          f"linear form={form}")
+          f"linear form={form} masked={args.masked}")
     for name, value in speed.items():
-        print(f"{name:24s} {value:12,.0f} tokens/s (median)  {best[name]:12,.0f} (best)")
+        print(f"{name:30s} {value:12,.0f} tokens/s (median)  {best[name]:12,.0f} (best)")
     for ours, peer in RATIOS:
         if ours in speed and peer in speed:
             print(f"ratio {ours} / {peer}: {speed[ours] / speed[peer]:.2f} (median), "
