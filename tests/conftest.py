@@ -26,6 +26,9 @@ JAX_RUNS = {
          "minimal or narx or mingru or minlstm)) and not (test_minimal_cells and not (holes "
          "or forms))"],
         {}),
+    "tests/test_backends.py::test_fused_masked_layers_pass_on_jax": (
+        ["tests/test_fused_masked.py", "-k", "bidirectional or compiled or (holes and last)"],
+        {}),
     "tests/test_backends.py::test_float64_layer_checks_pass_on_jax": (
         ["tests/test_crf.py", "tests/test_tree_lstm.py",
          "-k", "brute or model_loss or reference_gradients"],

@@ -1,5 +1,5 @@
-"""The cell and layer tests, and the float64 layer checks, run again on the JAX backend (Keras
-picks a backend per process).
+"""The cell and layer tests, the fused masked layers and the float64 layer checks, run again
+on the JAX backend (Keras picks a backend per process).
 
 The JAX run is a second pytest process. It starts as soon as the tests are collected
 (`conftest.py`) and runs beside the TensorFlow tests, whose small models leave one of the
@@ -34,3 +34,15 @@ def test_float64_layer_checks_pass_on_jax(jax_run):
     assert "keras backend: jax" in stdout, tail
     passed = re.search(r"(\d+) passed", stdout)
     assert passed and int(passed.group(1)) >= 7, tail
+
+
+@pytest.mark.skipif(keras.backend.backend() == "jax", reason="this run already is the JAX run")
+def test_fused_masked_layers_pass_on_jax(jax_run):
+    """The fused LSTM and GRUs with masks against Keras's layers: bidirectional, compiled
+    with unknown sizes, and a holed mask."""
+    code, stdout = jax_run(timeout=900)
+    tail = stdout[-6000:]
+    assert code == 0, tail
+    assert "keras backend: jax" in stdout, tail
+    passed = re.search(r"(\d+) passed", stdout)
+    assert passed and int(passed.group(1)) >= 14, tail
