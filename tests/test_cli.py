@@ -100,6 +100,7 @@ def test_predict_from_a_missing_run_is_one_line_and_exit_code_2(tmp_path, capsys
 
 
 @pytest.mark.e2e
+@pytest.mark.slow
 def test_run_then_predict_in_fresh_processes_prints_csv_without_log_noise(tmp_path):
     run = tmp_path / "run"
     trained = command("run", "sentiment", "--out", str(run), *TINY[:-1],

@@ -144,6 +144,7 @@ def test_resuming_workers_start_from_a_copy_of_the_chiefs_checkpoints(tmp_path):
 
 
 @pytest.mark.e2e
+@pytest.mark.slow
 def test_two_workers_train_like_one_and_only_the_chief_writes_the_run(tmp_path, capsys):
     # 15 validation and 7 test examples: batches that do not split evenly over 2 workers.
     data = write_sentiment(tmp_path / "data", (("train", 64), ("valid", 15), ("test", 7)))
@@ -219,6 +220,7 @@ print(json.dumps(laid_out))
 
 
 @pytest.mark.e2e
+@pytest.mark.slow
 def test_data_parallel_on_two_jax_devices_trains_like_one(tmp_path):
     # 63 training examples: batches of 32 and 31; the 31 cannot be split over 2 devices.
     data = write_sentiment(tmp_path / "data", (("train", 63), ("valid", 15), ("test", 7)))

@@ -50,15 +50,14 @@ CELLS = {
 
 
 def parity_cases():
-    """Every mask and direction for every cell; every output kind for the LSTM, one per
-    case in turn for the GRUs (each kind comes several times)."""
+    """Every mask and direction for every cell, with one output kind per case in turn
+    (each kind comes several times for each cell)."""
     for cell_name in CELLS:
         kinds = itertools.cycle(OUTPUTS)
         for mask_name, go_backwards in itertools.product(MASKS, (False, True)):
-            chosen = OUTPUTS if cell_name == "lstm" else [next(kinds)]
-            for outputs in chosen:
-                yield pytest.param(cell_name, mask_name, go_backwards, outputs,
-                                   id=f"{cell_name}-{mask_name}-backwards={go_backwards}-{outputs}")
+            outputs = next(kinds)
+            yield pytest.param(cell_name, mask_name, go_backwards, outputs,
+                               id=f"{cell_name}-{mask_name}-backwards={go_backwards}-{outputs}")
 
 
 @pytest.fixture

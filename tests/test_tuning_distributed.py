@@ -26,6 +26,7 @@ def free_port():
 
 
 @pytest.mark.e2e
+@pytest.mark.slow
 def test_a_chief_and_two_workers_run_every_trial_exactly_once(tmp_path, monkeypatch):
     data = write_sentiment(tmp_path / "data")
     out = tmp_path / "search"
@@ -76,6 +77,7 @@ assert main(["tune", "sentiment", "--data", data, "--distribute", "mirrored", "-
 
 
 @pytest.mark.e2e
+@pytest.mark.slow
 def test_mirrored_training_over_two_logical_cpus(tmp_path):
     data = write_sentiment(tmp_path / "data")
     # A fresh process: the CPU must be split before TensorFlow starts.
