@@ -27,7 +27,7 @@ JAX_RUNS = {
          "or forms))"],
         {}),
     "tests/test_backends.py::test_fused_masked_layers_pass_on_jax": (
-        ["tests/test_fused_masked.py", "-k", "compiled or (bidirectional and True)"],
+        ["tests/test_fused_masked.py", "-k", "compiled and True"],
         {}),
     "tests/test_backends.py::test_float64_layer_checks_pass_on_jax": (
         ["tests/test_crf.py", "tests/test_tree_lstm.py",

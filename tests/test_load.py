@@ -74,6 +74,7 @@ def runs(tmp_path_factory):
 
 
 @pytest.mark.e2e
+@pytest.mark.slow
 def test_each_run_loads_with_safe_mode_in_a_fresh_process_and_predicts_the_same(runs):
     jobs = [(str(runs / name), SETTINGS[name][1], OPTIONS.get(name, {})) for name in TASK_NAMES]
     result = subprocess.run([sys.executable, "-c", FRESH, json.dumps(jobs)], cwd=ROOT,

@@ -59,6 +59,7 @@ def checkpointed_epochs(backup):
 
 
 @pytest.mark.e2e
+@pytest.mark.slow
 def test_killed_run_resumes_after_the_last_checkpointed_epoch(tmp_path):
     out = tmp_path / "run"
     partial = tmp_path / "run.partial"

@@ -16,6 +16,7 @@ from tuning_helpers import seqtasks_process, tiny_config, tiny_flags, write_sent
 
 
 @pytest.mark.e2e
+@pytest.mark.slow
 def test_a_killed_search_resumes_without_losing_or_repeating_trials(tmp_path):
     data = write_sentiment(tmp_path / "data")
     out = tmp_path / "search"
