@@ -23,10 +23,11 @@ import contextlib
 import importlib
 import statistics
 import sys
-import time
 from pathlib import Path
 
 import keras
+
+from epoch_times import EpochTimes
 
 TASKS = ("sentiment", "tagging", "translation")
 # The modules that build task models from `Recurrent` (patched for the built-in variant).
@@ -45,20 +46,6 @@ def parse_args(argv=None):
     parser.add_argument("--fits", type=int, default=2,
                         help="fits per model, alternating between the two models")
     return parser.parse_args(argv)
-
-
-class EpochTimes(keras.callbacks.Callback):
-    """Records the wall time of every epoch of a `fit`."""
-
-    def __init__(self):
-        super().__init__()
-        self.seconds = []
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.started = time.perf_counter()
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.seconds.append(time.perf_counter() - self.started)
 
 
 def builtin_layer(cell, **kwargs):

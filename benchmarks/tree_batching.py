@@ -16,10 +16,11 @@ one-at-a-time / batched.
 import argparse
 import statistics
 import sys
-import time
 from pathlib import Path
 
 import keras
+
+from epoch_times import EpochTimes
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "sst_trees"
 
@@ -33,20 +34,6 @@ def parse_args(argv=None):
     parser.add_argument("--batch", type=int, default=25, help="trees per batch when batched")
     parser.add_argument("--rounds", type=int, default=3, help="timed epochs per mode")
     return parser.parse_args(argv)
-
-
-class EpochTimes(keras.callbacks.Callback):
-    """Records the wall time of every epoch of a `fit`."""
-
-    def __init__(self):
-        super().__init__()
-        self.seconds = []
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.started = time.perf_counter()
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.seconds.append(time.perf_counter() - self.started)
 
 
 def main(argv=None):

@@ -11,38 +11,36 @@ import re
 import keras
 import pytest
 
+ON_TENSORFLOW = pytest.mark.skipif(keras.backend.backend() == "jax",
+                                   reason="this run already is the JAX run")
 
-@pytest.mark.skipif(keras.backend.backend() == "jax", reason="this run already is the JAX run")
+
+def assert_jax_run_passed(jax_run, timeout, at_least):
+    """Waits for this test's JAX run; it must pass at least `at_least` tests on JAX."""
+    code, stdout = jax_run(timeout=timeout)
+    tail = stdout[-6000:]
+    assert code == 0, tail
+    assert "keras backend: jax" in stdout, tail
+    passed = re.search(r"(\d+) passed", stdout)
+    assert passed and int(passed.group(1)) >= at_least, tail
+
+
+@ON_TENSORFLOW
 def test_cell_and_layer_tests_pass_on_jax(jax_run):
     import jax  # noqa: F401  (a test dependency: fail loudly if it is missing)
 
-    code, stdout = jax_run(timeout=1500)
-    tail = stdout[-6000:]
-    assert code == 0, tail
-    assert "keras backend: jax" in stdout, tail
-    passed = re.search(r"(\d+) passed", stdout)
-    assert passed and int(passed.group(1)) >= 90, tail
+    assert_jax_run_passed(jax_run, timeout=1500, at_least=90)
 
 
-@pytest.mark.skipif(keras.backend.backend() == "jax", reason="this run already is the JAX run")
+@ON_TENSORFLOW
 def test_float64_layer_checks_pass_on_jax(jax_run):
     """The CRF's brute-force and loss checks and the Tree-LSTM's reference output and
     gradient checks, with float64 enabled."""
-    code, stdout = jax_run(timeout=900)
-    tail = stdout[-6000:]
-    assert code == 0, tail
-    assert "keras backend: jax" in stdout, tail
-    passed = re.search(r"(\d+) passed", stdout)
-    assert passed and int(passed.group(1)) >= 7, tail
+    assert_jax_run_passed(jax_run, timeout=900, at_least=7)
 
 
-@pytest.mark.skipif(keras.backend.backend() == "jax", reason="this run already is the JAX run")
+@ON_TENSORFLOW
 def test_fused_masked_layers_pass_on_jax(jax_run):
     """The fused LSTM and GRUs with masks against Keras's layers, compiled with unknown
     sizes (right-padded and holed masks, read backwards)."""
-    code, stdout = jax_run(timeout=900)
-    tail = stdout[-6000:]
-    assert code == 0, tail
-    assert "keras backend: jax" in stdout, tail
-    passed = re.search(r"(\d+) passed", stdout)
-    assert passed and int(passed.group(1)) >= 3, tail
+    assert_jax_run_passed(jax_run, timeout=900, at_least=3)
