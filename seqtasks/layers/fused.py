@@ -78,6 +78,11 @@ def backward_step(cell, d_states, slices, weights):
             ops.where(valid, d_pre, ops.zeros_like(d_pre)))
 
 
+def rows(sequence):
+    """A time-major sequence as (time * batch) rows."""
+    return ops.reshape(sequence, (-1, sequence.shape[-1]))
+
+
 def previous(initial, sequence):
     """The time-major `sequence` one step later: ``initial`` first, the last step left out."""
     return ops.concatenate([initial[None], sequence[:-1]], axis=0)

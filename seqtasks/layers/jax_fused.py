@@ -24,7 +24,7 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-from seqtasks.layers.fused import backward_step, forward_step, previous, steps
+from seqtasks.layers.fused import backward_step, forward_step, previous, rows, steps
 from seqtasks.layers.fused_gru import run_gru
 from seqtasks.layers.fused_lstm import run_lstm
 
@@ -40,11 +40,6 @@ def _forward(cell, inputs, kernel, recurrent_kernel, bias, initial_states, valid
 
     _, (states, saved) = lax.scan(step, initial_states, steps(valid, x=inputs))
     return states, saved
-
-
-def _rows(sequence):
-    """A time-major sequence as (time * batch) rows."""
-    return sequence.reshape(-1, sequence.shape[-1])
 
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(0,))
@@ -79,7 +74,7 @@ def _sequence_bwd(cell, residuals, cotangents):
     )
     # Weight and input gradients: one matrix product over all (time * batch) rows each.
     d_input_rows, d_kernel, d_recurrent_kernel, d_bias = cell.weight_gradients(
-        _rows(inputs), _rows(d_pre), _rows(saved), _rows(previous_states[0]), kernel)
+        rows(inputs), rows(d_pre), rows(saved), rows(previous_states[0]), kernel)
     return (d_input_rows.reshape(inputs.shape), d_kernel, d_recurrent_kernel, d_bias,
             d_initial_states, None)
 

@@ -21,7 +21,7 @@ import functools
 
 import tensorflow as tf
 
-from seqtasks.layers.fused import backward_step, forward_step, previous, steps
+from seqtasks.layers.fused import backward_step, forward_step, previous, rows, steps
 from seqtasks.layers.fused_gru import run_gru
 from seqtasks.layers.fused_lstm import run_lstm
 
@@ -40,11 +40,6 @@ def _forward(cell, projected, weights, initial_states, valid):
                    initializer=(initial_states, nothing_saved))
 
 
-def _rows(sequence):
-    """A time-major sequence as (time * batch) rows."""
-    return tf.reshape(sequence, (-1, sequence.shape[-1]))
-
-
 def _with_gradient(cell, valid):
     """The function (inputs, kernel, recurrent_kernel, bias, *initial_states) -> (the h
     carried through every step (time, batch, units), the last value of each other state)
@@ -54,7 +49,7 @@ def _with_gradient(cell, valid):
     @tf.custom_gradient
     def sequence(inputs, kernel, recurrent_kernel, bias, *initial_states):
         time, batch = tf.shape(inputs)[0], tf.shape(inputs)[1]
-        input_rows = _rows(inputs)
+        input_rows = rows(inputs)
         projected = tf.reshape(cell.project(input_rows, kernel, bias), (time, batch, -1))
         states, saved = _forward(cell, projected, cell.forward_weights(recurrent_kernel, bias),
                                  initial_states, valid)
@@ -79,7 +74,7 @@ def _with_gradient(cell, valid):
             )
             # Weight and input gradients: one matrix product over all (time * batch) rows each.
             d_input_rows, *d_weights = cell.weight_gradients(
-                input_rows, _rows(d_pre), _rows(saved), _rows(previous_states[0]), kernel)
+                input_rows, rows(d_pre), rows(saved), rows(previous_states[0]), kernel)
             return (tf.reshape(d_input_rows, tf.shape(inputs)), *d_weights,
                     *(d[0] for d in d_previous))
 
