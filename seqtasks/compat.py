@@ -18,6 +18,9 @@ look. setup.cfg pins Keras and keras-tuner to the versions checked there.
   batch by its own shape under a Keras distribution, in place of the private
   ``JAXEpochIterator._get_distributed_iterator``, which lays out every batch of a pass
   like its first.
+- `count_weighted_rows`: on JAX, has ``fit`` and ``evaluate`` weigh each batch's loss by
+  its rows of nonzero sample weight, in place of the private
+  ``JAXTrainer._update_metrics_variables``, which weighs it by all the batch's rows.
 
 Example:
 
@@ -36,8 +39,8 @@ lstm = _backend.lstm
 gru = _backend.gru
 get_keras_mask = _backend.get_keras_mask
 
-__all__ = ["DropoutRNNCell", "WarmupAverageAdam", "get_keras_mask", "gru", "install_save_json",
-           "lay_out_each_batch", "lstm"]
+__all__ = ["DropoutRNNCell", "WarmupAverageAdam", "count_weighted_rows", "get_keras_mask", "gru",
+           "install_save_json", "lay_out_each_batch", "lstm"]
 
 
 @keras.saving.register_keras_serializable(package="seqtasks")
@@ -97,3 +100,39 @@ def lay_out_each_batch():
         yield
     finally:
         iterator._get_distributed_iterator = original
+
+
+@contextlib.contextmanager
+def count_weighted_rows():
+    """Within it, Keras's JAX ``fit`` and ``evaluate`` weigh each batch's loss, in the mean
+    loss they report, by the batch's rows that have a nonzero sample weight.
+
+    Keras weighs it by all the batch's rows, so the rows a padded batch adds
+    (`seqtasks.data.batching.pad_batch`, weight 0) would weigh the batch more than its
+    own rows do. Batches without sample weights are weighed by all their rows, as Keras
+    does. Outside JAX it changes nothing.
+    """
+    if keras.backend.backend() != "jax":
+        yield
+        return
+    from keras.src.backend.jax import trainer
+
+    def update_metrics(self, metrics_variables, unscaled_loss, x, y, y_pred, sample_weight):
+        if sample_weight is None:
+            return original(self, metrics_variables, unscaled_loss, x, y, y_pred, sample_weight)
+        weight = ops.reshape(sample_weight, (ops.shape(sample_weight)[0], -1))
+        rows = ops.sum(ops.cast(ops.any(ops.not_equal(weight, 0), axis=1), "float32"))
+        mapping = list(zip(self.metrics_variables, metrics_variables))
+        with _backend.StatelessScope(state_mapping=mapping) as scope:
+            self._loss_tracker.update_state(unscaled_loss, sample_weight=rows)
+            logs = self.compute_metrics(x, y, y_pred, sample_weight)
+        values = [scope.get_current_value(variable) for variable in self.metrics_variables]
+        return logs, [variable.value if value is None else value
+                      for variable, value in zip(self.metrics_variables, values)]
+
+    original = trainer.JAXTrainer._update_metrics_variables
+    trainer.JAXTrainer._update_metrics_variables = update_metrics
+    try:
+        yield
+    finally:
+        trainer.JAXTrainer._update_metrics_variables = original

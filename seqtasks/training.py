@@ -13,8 +13,9 @@ import time
 import keras
 import pandas as pd
 
-from seqtasks.compat import WarmupAverageAdam
-from seqtasks.data.batching import tf_dataset
+from seqtasks.compat import WarmupAverageAdam, count_weighted_rows
+from seqtasks.data.batching import (BucketedBatches, LengthBatches, compiles_per_shape, pad_batch,
+                                    tf_dataset)
 from seqtasks.distribute import any_worker
 from seqtasks.errors import SeqtasksError
 
@@ -35,6 +36,41 @@ def make_optimizer(learning_rate=1e-3, clipnorm=None, ema=0.0):
         return WarmupAverageAdam(learning_rate=learning_rate, global_clipnorm=clipnorm,
                                  use_ema=True, ema_momentum=ema)
     return keras.optimizers.Adam(learning_rate=learning_rate, global_clipnorm=clipnorm)
+
+
+def cross_entropy():
+    """The sparse categorical cross-entropy averaged over the weighted (and unmasked) steps
+    of a batch (``reduction="mean_with_sample_weight"``): without sample weights, Keras's
+    default mean; with them, the padding a batch gets on JAX (`pad_batch`, weight 0)
+    changes nothing."""
+    return keras.losses.SparseCategoricalCrossentropy(reduction="mean_with_sample_weight")
+
+
+def free_axes(model):
+    """The axes of each input of `model` whose size is unknown (after the batch): a tuple,
+    or ``{input name: tuple}`` for a model of several inputs."""
+    axes = {tensor.name: tuple(axis for axis, size in enumerate(tensor.shape)
+                               if axis and size is None) for tensor in model.inputs}
+    return next(iter(axes.values())) if len(axes) == 1 else axes
+
+
+def feed(model, data):
+    """`data` as `model` should read it: a Keras `PyDataset` of batches that vary in shape
+    through `tf_dataset` on TensorFlow; `LengthBatches` in a bounded set of padded shapes
+    (`BucketedBatches`) on JAX, which compiles a step per shape; anything else as it is."""
+    if keras.backend.backend() == "tensorflow" and isinstance(data, keras.utils.PyDataset):
+        return tf_dataset(data)
+    if compiles_per_shape() and isinstance(data, LengthBatches):
+        return BucketedBatches(data, _named_axes(model, data[0][0]))
+    return data
+
+
+def _named_axes(model, x):
+    """`free_axes` of `model` in the structure of inputs `x` (an array or a dict)."""
+    axes = free_axes(model)
+    if isinstance(x, dict) and not isinstance(axes, dict):
+        return {name: axes for name in x}
+    return axes
 
 
 class TimeBudget(keras.callbacks.Callback):
@@ -81,9 +117,9 @@ def fit(
 ):
     """Trains a compiled, built model; returns the history (all epochs, also resumed ones).
 
-    `train` is a `tf.data.Dataset` (or other Keras data source) or an ``(x, y)`` tuple; on
-    TensorFlow a Keras `PyDataset` is read through `seqtasks.data.batching.tf_dataset`, so
-    its batches may vary in shape.
+    `train` is a `tf.data.Dataset` (or other Keras data source) or an ``(x, y)`` tuple; a
+    Keras `PyDataset` is read through `feed`, so its batches may vary in shape (on JAX in
+    padded shapes, whose added rows weigh nothing in the reported loss and metrics).
 
     - A checkpoint every epoch in ``work_dir/backup`` (`keras.callbacks.BackupAndRestore`,
       double-buffered so a kill mid-write loses nothing): calling `fit` again with the same
@@ -114,14 +150,13 @@ def fit(
     ]
     if max_seconds:
         callbacks.append(TimeBudget(max_seconds))
-    if keras.backend.backend() == "tensorflow":
-        train, validation = (tf_dataset(data) if isinstance(data, keras.utils.PyDataset)
-                             else data for data in (train, validation))
+    train, validation = (feed(model, data) for data in (train, validation))
     x, y = train if isinstance(train, tuple) else (train, None)
-    history = model.fit(
-        x, y, validation_data=validation, epochs=epochs, callbacks=callbacks, verbose=verbose,
-        shuffle=y is not None, initial_epoch=initial_epoch,
-    )
+    with count_weighted_rows():
+        history = model.fit(
+            x, y, validation_data=validation, epochs=epochs, callbacks=callbacks,
+            verbose=verbose, shuffle=y is not None, initial_epoch=initial_epoch,
+        )
     losses = history.history.get("loss", [])
     if any(not math.isfinite(loss) for loss in losses):
         raise TrainingError(
@@ -130,14 +165,23 @@ def fit(
     return pd.read_csv(work_dir / "history.csv")
 
 
-def predict_batch(model, inputs):
+def predict_batch(model, inputs, rows=None, fill=None):
     """The model's outputs for one batch of `inputs`, as NumPy arrays.
 
     `model.predict_on_batch`, except for a model compiled under a distribution strategy
     with several replicas (``--distribute mirrored``): there Keras runs the whole batch on
-    every replica and returns all their rows, so `model.predict` splits it instead.
+    every replica and returns all their rows, so `model.predict` splits it instead. On
+    JAX the batch is padded (`pad_batch`: its free lengths to their buckets, its rows to
+    `rows`, padding values `fill`) so that predictions compile for a few shapes; the
+    outputs keep their padded lengths (each row's own length is the caller's to cut) but
+    not the added rows.
     """
     strategy = getattr(model, "distribute_strategy", None)
     if strategy is not None and strategy.num_replicas_in_sync > 1:
         return model.predict(inputs, verbose=0)
-    return keras.tree.map_structure(keras.ops.convert_to_numpy, model.predict_on_batch(inputs))
+    count = len(next(iter(inputs.values())) if isinstance(inputs, dict) else inputs)
+    if compiles_per_shape():
+        inputs = pad_batch(inputs, max(rows or count, count), _named_axes(model, inputs), fill)
+    outputs = model.predict_on_batch(inputs)
+    return keras.tree.map_structure(lambda array: keras.ops.convert_to_numpy(array)[:count],
+                                    outputs)

@@ -205,3 +205,21 @@ def test_jax_batches_are_laid_out_one_by_one_only_within_lay_out_each_batch(monk
     with compat.lay_out_each_batch():
         assert trainer.JAXEpochIterator._get_distributed_iterator is not original
     assert trainer.JAXEpochIterator._get_distributed_iterator is original
+
+
+def test_jax_loss_tracker_counts_weighted_rows_only_within_count_weighted_rows(monkeypatch):
+    """`count_weighted_rows` replaces the private ``JAXTrainer._update_metrics_variables``
+    (which weighs the loss by the rows of the batch's first input) by one that weighs it
+    by the rows of nonzero sample weight; tests/test_fixed_shapes.py checks the reported
+    figures on JAX."""
+    from keras.src.backend.jax import trainer
+
+    original = trainer.JAXTrainer._update_metrics_variables
+    assert list(inspect.signature(original).parameters) == [
+        "self", "metrics_variables", "unscaled_loss", "x", "y", "y_pred", "sample_weight"]
+    source = inspect.getsource(original)
+    assert "self._loss_tracker.update_state(" in source and "compute_metrics(" in source
+    monkeypatch.setattr(keras.backend, "backend", lambda: "jax")
+    with compat.count_weighted_rows():
+        assert trainer.JAXTrainer._update_metrics_variables is not original
+    assert trainer.JAXTrainer._update_metrics_variables is original
