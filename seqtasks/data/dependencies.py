@@ -133,7 +133,12 @@ class DependencyBatch:
         edges: (B, T, 3) row i ``(head, i, 0)`` for each non-root word i, else -1s.
         labels: (B, T) relation ids, -1 for padding (and without relations).
         mask: (B, T) bool, True at the words.
+
+    ``PADDING``: the padding value of the index arrays (the others are padded with 0).
     """
+
+    PADDING = {name: -1 for name in ("heads", "up_children", "up_levels", "down_children",
+                                     "down_levels", "edges")}
 
     words: np.ndarray
     heads: np.ndarray

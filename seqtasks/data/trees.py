@@ -224,7 +224,11 @@ class TreeBatch:
         labels: (B, N) int32, the node labels, -1 for padding and unlabelled nodes.
         node_mask: (B, N) bool, True for the nodes of the tree.
         root_index: (B,) int32, the index of each tree's root.
+
+    ``PADDING``: the padding value of the index arrays (the others are padded with 0).
     """
+
+    PADDING = {"children": -1, "levels": -1}
 
     tokens: np.ndarray
     children: np.ndarray

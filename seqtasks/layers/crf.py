@@ -256,7 +256,10 @@ class _StepNegativeLogLikelihood(keras.losses.Loss):
     """`CRF.step_losses` as a Keras loss, which masks them with the predictions' mask."""
 
     def __init__(self, crf):
-        super().__init__(name="crf_negative_log_likelihood")
+        # Averaged over the weighted steps: rows and steps of weight 0 (the padding of
+        # seqtasks.data.batching.pad_batch) change nothing.
+        super().__init__(name="crf_negative_log_likelihood",
+                         reduction="mean_with_sample_weight")
         self.crf = crf
 
     def call(self, y_true, y_pred):
@@ -272,7 +275,7 @@ class CRFModel(keras.Model):
     layer (at its top level), whose output is the model's output. Compile it without a
     loss: a compiled loss raises ConfigError when training starts. Losses added by layers
     (regularizers) are added to the CRF's. Sample weights may be per sequence (batch,) or
-    per step (batch, time).
+    per step (batch, time); the loss is then the weighted mean over the unmasked steps.
     """
 
     @property

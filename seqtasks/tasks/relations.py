@@ -27,8 +27,8 @@ import numpy as np
 from sklearn.metrics import confusion_matrix
 
 from seqtasks.data.batching import LengthBatches
-from seqtasks.data.dependencies import (check_heads, conllu_lines, encode_dependencies,
-                                        read_dependencies)
+from seqtasks.data.dependencies import (DependencyBatch, check_heads, conllu_lines,
+                                        encode_dependencies, read_dependencies)
 from seqtasks.data.splits import read_splits as read_data_splits
 from seqtasks.data.text import PAD, UNK, Vocabulary
 from seqtasks.errors import ConfigError, DataError
@@ -38,7 +38,7 @@ from seqtasks.plots import plot_confusion, plot_history
 from seqtasks.progress import phase
 from seqtasks.tasks.config import TaskConfig, like, setting
 from seqtasks.tasks.tagging import line_of_tag, tokens_of
-from seqtasks.training import make_optimizer, predict_batch
+from seqtasks.training import cross_entropy, make_optimizer, predict_batch
 from seqtasks.validation import positive_int
 
 NAME = "relations"
@@ -135,7 +135,8 @@ def relation_probabilities(model, preprocessor, kind, sentences, batch_size=64):
                             batch_size, shuffle=False)
     results = [None] * len(sentences)
     for index, group in enumerate(batches.groups):
-        probabilities = predict_batch(model, model_inputs(batches[index], kind))
+        probabilities = predict_batch(model, model_inputs(batches[index], kind), batch_size,
+                                      DependencyBatch.PADDING)
         for row, k in enumerate(group):
             results[k] = probabilities[row, :len(sentences[k][0])]
     return results
@@ -234,7 +235,7 @@ def relation_batches(preprocessor, sentences, model, batch_size, shuffle=True, s
                 batch.mask.astype("float32"))
 
     return LengthBatches(sentences, encode, [len(sentence[0]) for sentence in sentences],
-                         batch_size, shuffle=shuffle, seed=seed)
+                         batch_size, shuffle=shuffle, seed=seed, fill=DependencyBatch.PADDING)
 
 
 def prepare(config):
@@ -260,7 +261,7 @@ def build(config, data):
         embedding_dim=config.embedding_dim, units=config.units, steps=config.steps,
         dropout=config.dropout)
     model.compile(optimizer=make_optimizer(config.learning_rate, config.clipnorm, config.ema),
-                  loss="sparse_categorical_crossentropy", weighted_metrics=[TokenAccuracy()])
+                  loss=cross_entropy(), weighted_metrics=[TokenAccuracy()])
     return model
 
 

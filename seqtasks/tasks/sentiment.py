@@ -38,7 +38,7 @@ from seqtasks.models.classifier import POOLINGS, build_classifier
 from seqtasks.plots import plot_confusion, plot_history
 from seqtasks.progress import phase
 from seqtasks.tasks.config import TaskConfig, like, setting
-from seqtasks.training import make_optimizer, predict_batch
+from seqtasks.training import cross_entropy, make_optimizer, predict_batch
 from seqtasks.validation import positive_int, rate
 
 NAME = "sentiment"
@@ -158,7 +158,7 @@ def predict_probabilities(model, preprocessor, texts, batch_size=64):
                             shuffle=False)
     probabilities = np.zeros((len(texts), len(preprocessor.classes)), dtype="float32")
     for index, group in enumerate(batches.groups):
-        probabilities[group] = predict_batch(model, batches[index])
+        probabilities[group] = predict_batch(model, batches[index], batch_size)
     return probabilities
 
 
@@ -228,7 +228,7 @@ def build(config, data):
     use_pretrained(model.get_layer("embedding"), config.embeddings, data.preprocessor.vocab,
                    config.verbose)
     model.compile(optimizer=make_optimizer(config.learning_rate, config.clipnorm, config.ema),
-                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+                  loss=cross_entropy(), weighted_metrics=["accuracy"])
     return model
 
 

@@ -55,7 +55,7 @@ from seqtasks.models.tagger import CHAR_ENCODERS, OUTPUTS, build_tagger
 from seqtasks.plots import plot_confusion, plot_history
 from seqtasks.progress import phase
 from seqtasks.tasks.config import TaskConfig, like, setting
-from seqtasks.training import make_optimizer, predict_batch
+from seqtasks.training import cross_entropy, make_optimizer, predict_batch
 from seqtasks.validation import positive_int, rate
 
 NAME = "tagging"
@@ -254,7 +254,8 @@ def predict_tags(model, preprocessor, token_lists, batch_size=64):
                             [len(token_lists[k]) for k in filled], batch_size, shuffle=False)
     for index, group in enumerate(batches.groups):
         lengths = [len(batches.examples[k]) for k in group]
-        tag_ids = best_tag_ids(model, predict_batch(model, batches[index]), lengths)
+        tag_ids = best_tag_ids(model, predict_batch(model, batches[index], batch_size),
+                               lengths)
         for k, tags in zip(group, preprocessor.decode(tag_ids, lengths)):
             tag_lists[filled[k]] = tags
     return tag_lists
@@ -386,8 +387,7 @@ def compile_tagger(model, config):
     compiled loss)."""
     crf = isinstance(model, CRFModel)
     model.compile(optimizer=make_optimizer(config.learning_rate, config.clipnorm, config.ema),
-                  loss=None if crf else "sparse_categorical_crossentropy",
-                  metrics=[TokenAccuracy()])
+                  loss=None if crf else cross_entropy(), weighted_metrics=[TokenAccuracy()])
     return model
 
 

@@ -44,7 +44,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from seqtasks.data.batching import LengthBatches, length_groups, pad
+from seqtasks.data.batching import LengthBatches, compiles_per_shape, length_groups, pad, pad_batch
 from seqtasks.data.embedded import embedded_path
 from seqtasks.data.embeddings import coverage_metrics, use_pretrained
 from seqtasks.data.readers import read_parallel, read_parallel_splits
@@ -57,7 +57,7 @@ from seqtasks.models.translator import ATTENTIONS, build_translator, inference_m
 from seqtasks.plots import plot_attention, plot_history
 from seqtasks.progress import phase
 from seqtasks.tasks.config import TaskConfig, like, setting
-from seqtasks.training import make_optimizer
+from seqtasks.training import cross_entropy, make_optimizer
 from seqtasks.validation import non_negative_number, positive_int
 
 NAME = "translation"
@@ -277,7 +277,7 @@ class Predictor:
         translations = [None] * len(texts)
         for group in length_groups([len(text) for text in texts], batch_size):
             outputs = self.translate_ids([texts[k] for k in group], beam_size,
-                                         length_penalty)[0]
+                                         length_penalty, rows=batch_size)[0]
             for k, ids in zip(group, outputs):
                 translations[k] = self.preprocessor.decode(ids)
         return translations
@@ -286,10 +286,22 @@ class Predictor:
     def write(results, file):
         file.writelines(f"{translation}\n" for translation in results)
 
-    def translate_ids(self, texts, beam_size=1, length_penalty=0.0, record=None):
+    def translate_ids(self, texts, beam_size=1, length_penalty=0.0, record=None, rows=None):
         """``(token ids, scores)`` of the translations of one batch of texts: the search's
-        own (`seqtasks.decoding.search`); `record` collects each step's attention."""
+        own (`seqtasks.decoding.search`); `record` collects each step's attention. On JAX
+        the sources are padded to `rows` rows and their length's bucket (`pad_batch`), so
+        the encoder and the decoder's step compile for a few shapes; the added rows are
+        dropped."""
         source = pad([self.preprocessor.source_ids(text) for text in texts])
+        if compiles_per_shape():
+            source = pad_batch(source, max(rows or len(texts), len(texts)), (1,))
+        ids, scores = self._search(source, beam_size, length_penalty, record)
+        if record is not None:  # the rows of the texts (beam_size rows each with a beam)
+            record[:] = [weights[:len(weights) * len(texts) // len(source)] for weights in record]
+        return ids[:len(texts)], scores[:len(texts)]
+
+    def _search(self, source, beam_size, length_penalty, record):
+        """The search's ``(token ids, scores)`` for padded `source` ids."""
         memory, keys, *states = self.encoder.predict_on_batch(source)
         vocab = self.preprocessor.target_vocab
         search = dict(bos_id=vocab.bos_id, eos_id=vocab.eos_id,
@@ -428,7 +440,7 @@ def build(config, data):
     use_pretrained(model.get_layer("target_embedding"), config.target_embeddings,
                    data.preprocessor.target_vocab, config.verbose, label="target embeddings")
     model.compile(optimizer=make_optimizer(config.learning_rate, config.clipnorm, config.ema),
-                  loss="sparse_categorical_crossentropy")
+                  loss=cross_entropy())
     return model
 
 

@@ -32,7 +32,7 @@ from seqtasks.analysis.baselines import bag_of_words_baseline
 from seqtasks.data.batching import LengthBatches, pad
 from seqtasks.data.splits import read_splits as read_data_splits
 from seqtasks.data.text import PAD, UNK, Vocabulary
-from seqtasks.data.trees import encode_trees, parse_tree, read_trees
+from seqtasks.data.trees import TreeBatch, encode_trees, parse_tree, read_trees
 from seqtasks.errors import ConfigError, DataError
 from seqtasks.metrics import classification_scores
 from seqtasks.models.accuracy import TokenAccuracy
@@ -41,7 +41,7 @@ from seqtasks.models.tree_classifier import COMPOSITIONS, build_tree_classifier
 from seqtasks.plots import plot_confusion, plot_history
 from seqtasks.progress import phase
 from seqtasks.tasks.config import TaskConfig, like, setting
-from seqtasks.training import fit, make_optimizer, predict_batch
+from seqtasks.training import cross_entropy, fit, make_optimizer, predict_batch
 from seqtasks.validation import positive_int, positive_number
 
 NAME = "trees"
@@ -196,7 +196,8 @@ def node_probabilities(model, preprocessor, trees, batch_size=64):
     results = [None] * len(trees)
     for index, group in enumerate(batches.groups):
         batch = batches[index]
-        probabilities = predict_batch(model, model_inputs(batch))
+        probabilities = predict_batch(model, model_inputs(batch), batch_size,
+                                      TreeBatch.PADDING)
         for row, k in enumerate(group):
             results[k] = probabilities[row, :batch.root_index[row] + 1]
     return results
@@ -250,7 +251,7 @@ def node_batches(preprocessor, trees, batch_size, roots_only=False, shuffle=True
         return model_inputs(batch), np.maximum(batch.labels, 0), weights
 
     return LengthBatches(trees, encode, [tree.size() for tree in trees], batch_size,
-                         shuffle=shuffle, seed=seed)
+                         shuffle=shuffle, seed=seed, fill=TreeBatch.PADDING)
 
 
 def prepare(config):
@@ -278,7 +279,7 @@ def build(config, data):
         max_children=preprocessor.max_children or max_children_of(data.trees),
         dropout=config.dropout)
     model.compile(optimizer=make_optimizer(config.learning_rate, config.clipnorm, config.ema),
-                  loss="sparse_categorical_crossentropy", weighted_metrics=[TokenAccuracy()])
+                  loss=cross_entropy(), weighted_metrics=[TokenAccuracy()])
     return model
 
 
@@ -349,7 +350,7 @@ def sequence_baseline(data, config):
                              bidirectional=True, dropout=config.dropout, pooling="max",
                              seed=config.seed, name="sequence_baseline")
     model.compile(optimizer=make_optimizer(config.learning_rate, config.clipnorm, config.ema),
-                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+                  loss=cross_entropy(), weighted_metrics=["accuracy"])
     with tempfile.TemporaryDirectory() as work:
         fit(model, batches(data.trees["train"], False, True),
             batches(data.trees["valid"], True, False), Path(work), epochs=config.epochs,
@@ -358,7 +359,7 @@ def sequence_baseline(data, config):
     test = batches(data.trees["test"], True, False)
     probabilities = np.zeros((len(data.trees["test"]), preprocessor.num_classes), "float32")
     for index, group in enumerate(test.groups):
-        probabilities[group] = predict_batch(model, test[index][0])
+        probabilities[group] = predict_batch(model, test[index][0], test.batch_size)
     return probabilities
 
 
