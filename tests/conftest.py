@@ -16,9 +16,9 @@ ROOT = Path(__file__).resolve().parents[1]
 # variant is on TensorFlow), the minimal cells' linear path against the step loop with
 # the mask that has holes and a masked first step, and their scan form (JAX only); the
 # float64 run selects the CRF's brute-force checks and the Tree-LSTM's reference checks
-# (by name). The gated graph's float64 checks run on JAX with KERAS_BACKEND=jax
-# JAX_ENABLE_X64=1 pytest tests/test_gated_graph.py (not in this run, to keep the suite
-# within CI's time).
+# (by name); a fourth run checks the padded batch shapes (tests/test_fixed_shapes.py).
+# The gated graph's float64 checks run on JAX with KERAS_BACKEND=jax JAX_ENABLE_X64=1
+# pytest tests/test_gated_graph.py (not in this run, to keep the suite within CI's time).
 JAX_RUNS = {
     "tests/test_backends.py::test_cell_and_layer_tests_pass_on_jax": (
         ["tests/test_cells.py", "tests/test_layers.py", "tests/test_minimal_cells.py", "-k",
@@ -28,6 +28,9 @@ JAX_RUNS = {
         {}),
     "tests/test_backends.py::test_fused_masked_layers_pass_on_jax": (
         ["tests/test_fused_masked.py", "-k", "compiled and True"],
+        {}),
+    "tests/test_backends.py::test_fixed_shapes_pass_on_jax": (
+        ["tests/test_fixed_shapes.py"],
         {}),
     "tests/test_backends.py::test_float64_layer_checks_pass_on_jax": (
         ["tests/test_crf.py", "tests/test_tree_lstm.py",

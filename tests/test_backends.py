@@ -1,5 +1,5 @@
-"""The cell and layer tests, the fused masked layers and the float64 layer checks, run again
-on the JAX backend (Keras picks a backend per process).
+"""The cell and layer tests, the fused masked layers, the float64 layer checks and the padded
+batch shapes run again on the JAX backend (Keras picks a backend per process).
 
 The JAX run is a second pytest process. It starts as soon as the tests are collected
 (`conftest.py`) and runs beside the TensorFlow tests, whose small models leave one of the
@@ -44,3 +44,10 @@ def test_fused_masked_layers_pass_on_jax(jax_run):
     """The fused LSTM and GRUs with masks against Keras's layers, compiled with unknown
     sizes (right-padded and holed masks, read backwards)."""
     assert_jax_run_passed(jax_run, timeout=900, at_least=3)
+
+
+@ON_TENSORFLOW
+def test_fixed_shapes_pass_on_jax(jax_run):
+    """Padded batches (a bounded set of shapes) report the loss, the metrics and the
+    predictions of the batches as they are."""
+    assert_jax_run_passed(jax_run, timeout=900, at_least=7)
