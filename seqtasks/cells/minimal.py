@@ -63,8 +63,10 @@ class MinGRUCell(MinimalCell):
         self.gates = 2
 
     def scan_terms(self, projected):
-        z = self.recurrent_activation(projected[..., :self.units])
-        return 1.0 - z, z * self.activation(projected[..., self.units:])
+        # One split, not two slices: a slice's gradient fills a whole zero tensor each.
+        x_z, x_h = ops.split(projected, 2, axis=-1)
+        z = self.recurrent_activation(x_z)
+        return 1.0 - z, z * self.activation(x_h)
 
 
 @keras.saving.register_keras_serializable(package="seqtasks")
