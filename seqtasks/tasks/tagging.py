@@ -444,7 +444,8 @@ def report(model, data, config, metrics, history, folder):
     plot_history(history, folder / "loss.png")
     plot_confusion(metrics["confusion_matrix"], metrics["tags"], folder / "confusion.png")
     sample = data.sentences["test"][:SAMPLE_SENTENCES]
-    predicted = predict_tags(model, data.preprocessor, [tokens for tokens, _ in sample])
+    predicted = predict_tags(model, data.preprocessor, [tokens for tokens, _ in sample],
+                             config.batch_size)  # the batches' shape: no new compile on JAX
     with open(folder / "predictions.txt", "w", encoding="utf-8") as file:
         write_sample(sample, predicted, file)
     if config.verbose:

@@ -411,7 +411,8 @@ def report(model, data, config, metrics, history, folder):
     plot_history(history, folder / "loss.png")
     plot_confusion(metrics["confusion_matrix"], metrics["classes"], folder / "confusion.png")
     sample = data.trees["test"][:SAMPLE]
-    decoded = data.preprocessor.decode(root_probabilities(model, data.preprocessor, sample))
+    decoded = data.preprocessor.decode(root_probabilities(model, data.preprocessor, sample,
+                                                          config.batch_size))
     pd.DataFrame({"sentence": [sentence(tree) for tree in sample],
                   "gold": [tree.label for tree in sample],
                   "label": [label for label, _ in decoded],
