@@ -6,7 +6,7 @@ decoder), the script builds the task's default model twice on the same data (the
 embedded dataset, or ``--data`` for one task): as the task builds it, with `Recurrent`
 over seqtasks cells (fused where it can be), and with every such layer replaced by
 `keras.layers.LSTM`/`GRU` of the same cell settings (the weights have the same layout).
-Each model trains in one `fit` on the task's own batches (`tf_dataset` on TensorFlow), a
+Each model trains in one `fit` on the task's own batches (as a run feeds them), a
 warm-up epoch (tracing) then ``--rounds`` timed epochs; the two models alternate fit by
 fit, and the script prints each one's median epoch time and the ratio built-in / ours
 (above 1: seqtasks is faster).
@@ -86,7 +86,7 @@ def parse_options(text):
 
 def time_task(name, args):
     """``{"ours": [seconds], "keras": [seconds]}`` of the timed epochs of task `name`."""
-    from seqtasks.data.batching import tf_dataset
+    from seqtasks.training import feed
 
     task = importlib.import_module(f"seqtasks.tasks.{name}")
     config = task.Config(data=args.data, verbose=0, **parse_options(args.options))
@@ -99,8 +99,8 @@ def time_task(name, args):
             with context():
                 model = task.build(config, data)
             epochs = EpochTimes()
-            tensorflow = keras.backend.backend() == "tensorflow"
-            model.fit(tf_dataset(data.train) if tensorflow else data.train, epochs=args.rounds + 1, verbose=0, callbacks=[epochs])
+            model.fit(feed(model, data.train), epochs=args.rounds + 1, verbose=0,
+                      callbacks=[epochs])
             times[variant] += epochs.seconds[1:]  # the first epoch traces the training step
     return times
 
