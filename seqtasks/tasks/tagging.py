@@ -55,7 +55,7 @@ from seqtasks.models.tagger import CHAR_ENCODERS, OUTPUTS, build_tagger
 from seqtasks.plots import plot_confusion, plot_history
 from seqtasks.progress import phase
 from seqtasks.tasks.config import TaskConfig, like, setting
-from seqtasks.training import cross_entropy, make_optimizer, predict_batch
+from seqtasks.training import compiled, cross_entropy, make_optimizer, predict_batch
 from seqtasks.validation import positive_int, rate
 
 NAME = "tagging"
@@ -252,24 +252,26 @@ def predict_tags(model, preprocessor, token_lists, batch_size=64):
         return tag_lists
     batches = LengthBatches([token_lists[k] for k in filled], preprocessor.encode,
                             [len(token_lists[k]) for k in filled], batch_size, shuffle=False)
+    decode = compiled(model.crf.decode) if isinstance(model, CRFModel) else None
     for index, group in enumerate(batches.groups):
         lengths = [len(batches.examples[k]) for k in group]
         tag_ids = best_tag_ids(model, predict_batch(model, batches[index], batch_size),
-                               lengths)
+                               lengths, decode)
         for k, tags in zip(group, preprocessor.decode(tag_ids, lengths)):
             tag_lists[filled[k]] = tags
     return tag_lists
 
 
-def best_tag_ids(model, outputs, lengths):
+def best_tag_ids(model, outputs, lengths, decode=None):
     """The tag id of every step of the tagger's `outputs` (batch, T, tags), never the
-    padding tag 0: the CRF's best tag sequence (Viterbi), or each softmax's argmax."""
+    padding tag 0: the CRF's best tag sequence (Viterbi: `decode`, by default its
+    ``crf.decode``), or each softmax's argmax."""
     if not isinstance(model, CRFModel):
         return np.argmax(outputs[..., 1:], axis=-1) + 1
     potentials = np.array(outputs, dtype="float32")
     potentials[..., 0] = -1e9  # the padding tag is never part of a sentence's path
     mask = np.arange(potentials.shape[1])[None, :] < np.asarray(lengths)[:, None]
-    return keras.ops.convert_to_numpy(model.crf.decode(potentials, mask))
+    return keras.ops.convert_to_numpy((decode or model.crf.decode)(potentials, mask))
 
 
 @dataclasses.dataclass
