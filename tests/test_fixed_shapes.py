@@ -55,6 +55,9 @@ def test_padding_keeps_fixed_sizes_and_fills_index_arrays_with_their_value():
     assert (padded["children"][1] == padded["children"][0]).all()  # a copy of a real row
     assert y.shape == (3, 8) and weight.shape == (3, 8)
     assert weight.sum() == 1.0 and weight[0, 2] == 1.0
+    _, y, weight = pad_batch((np.array([[3, 4]]), np.array([[1, 2]])), 2, (1,))
+    assert weight.shape == y.shape == (2, 8)  # without weights: 1 at each target
+    assert weight.tolist()[0][:3] == [1.0, 1.0, 0.0] and weight.sum() == 2.0
 
 
 def evaluations(model, batches):
@@ -77,8 +80,8 @@ def sentiment_case():
 def tagging_case():
     sentences = [(["Jordan", "said"] + ["it"] * (n % 13), ["B-PER", "O"] + ["O"] * (n % 13))
                  for n in range(20)]
-    preprocessor = tagging.Preprocessor.fit(sentences, min_freq=1)
-    config = tagging.Config(**TINY, char_filters=4)
+    preprocessor = tagging.Preprocessor.fit(sentences, min_freq=1, chars=False)
+    config = tagging.Config(**TINY, char_features=False)  # the CRF's loss and accuracy
     model = tagging.build(config, SimpleNamespace(preprocessor=preprocessor))
     return model, tagging.tagged_batches(preprocessor, sentences, 16, shuffle=False)
 

@@ -104,8 +104,8 @@ def pad_batch(batch, rows, free_axes, fill=None):
     Returns:
         ``x`` padded for a batch without targets; else ``(x, y, sample_weight)`` with every
         axis of ``y`` and ``sample_weight`` after the first padded (0), and a sample weight
-        of 1 per row (where the batch had none) and 0 on the added rows and steps. So a
-        loss averaged over the weighted steps (``reduction="mean_with_sample_weight"``)
+        of 1 at each target (where the batch had none) and 0 on the added rows and steps.
+        So a loss averaged over the weighted steps (``reduction="mean_with_sample_weight"``)
         and a weighted metric take the same values as on the batch itself.
 
     Example:
@@ -124,7 +124,7 @@ def pad_batch(batch, rows, free_axes, fill=None):
         return x
     y, weight = (*targets, None)[:2]
     count = len(y)
-    weight = np.ones(count, "float32") if weight is None else np.asarray(weight, "float32")
+    weight = np.ones(np.shape(y), "float32") if weight is None else np.asarray(weight, "float32")
     weight = _padded(weight, count, range(1, weight.ndim), 0)
     weight = np.concatenate([weight, np.zeros((rows - count, *weight.shape[1:]), "float32")])
     return x, _padded(y, rows, range(1, np.ndim(y)), 0), weight
