@@ -104,6 +104,7 @@ class Config(TaskConfig):
         "examples per training batch", "batch_size"))
     max_seconds: float | None = like("max_seconds", 120.0)
     learning_rate: float = like("learning_rate", 3e-3)
+    ema: float = like("ema", 0.999)
     tokens: str = setting("auto", "tokens on both sides: characters (dates, codes) or words "
                                   "(sentences; the target keeps its case); auto: words when "
                                   "words seen min_freq times make up 90% of each side's "
