@@ -80,6 +80,7 @@ class Config(TaskConfig):
     batch_size: int = like("batch_size", 64)
     max_seconds: float | None = like("max_seconds", 130.0)
     learning_rate: float = like("learning_rate", 5e-3)
+    ema: float = like("ema", 0.999)
     seq_len: int = setting(64, "truncated-BPTT window length in characters",
                            check=positive_int)
     batching: str = setting(
