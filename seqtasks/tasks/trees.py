@@ -65,6 +65,7 @@ class Config(TaskConfig):
     epochs: int = like("epochs", 30)
     batch_size: int = like("batch_size", 25)
     learning_rate: float = like("learning_rate", 2e-3)
+    ema: float = like("ema", 0.999)
     patience: int = like("patience", 5)
     max_seconds: float | None = like("max_seconds", 75.0)
     composition: str = setting("auto", "how a node combines its children: binary (each of "
