@@ -194,6 +194,23 @@ def test_reference_gradients(kind):
     assert np.all(got[-1][~mask] == 0) and np.abs(got[-1][mask]).min() > 0
 
 
+@pytest.mark.parametrize("kind", ["childsum", "binary"])
+def test_padded_levels_and_nodes_change_nothing(kind):
+    """Padding (more heights, wider levels, more nodes and children columns, as the JAX
+    batches have) gives the reference's states (on JAX the empty heights are skipped)."""
+    inputs, children, levels, mask = problem(kind)
+    layer = make_layer(kind)
+    extra_children = 0 if kind == "binary" else 3
+    padded = [np.pad(inputs, ((0, 0), (0, 5), (0, 0)), constant_values=1e4),
+              np.pad(children, ((0, 0), (0, 5), (0, extra_children)), constant_values=-1),
+              np.pad(levels, ((0, 0), (0, 4), (0, 13)), constant_values=-1),
+              np.pad(mask, ((0, 0), (0, 5)))]
+    h = numpy(layer(padded[0].astype("float32"), *padded[1:3], mask=padded[3]))
+    want = reference(kind, layer.get_weights(), inputs, children, mask)[0]
+    np.testing.assert_allclose(h[:, :inputs.shape[1]], want, atol=1e-5)
+    assert np.all(h[:, inputs.shape[1]:] == 0)
+
+
 def test_binary_takes_one_column_of_children():
     inputs, children, levels, mask = problem("binary")
     layer = make_layer("binary")

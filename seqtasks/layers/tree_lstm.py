@@ -8,14 +8,17 @@ returns every node's hidden state (batch, nodes, units).
 
 Level batching. All nodes of one height depend only on lower nodes, so the layer loops
 over the H heights (`keras.ops.fori_loop`; the trip count is static under JAX, so the
-loop stays differentiable there), not over the nodes. The states live in two
-(batch * nodes + 1, units) arrays, row ``b * nodes + i`` for node i of tree b; the last
-row stays zero and stands for missing children and padding. At height h one gather
-takes the rows of that height's real nodes across the whole batch, one gather their
-children's h and c, one matrix product the input terms and one the recurrent terms of
-them all, and one scatter adds the new states to their rows: a batch costs O(height)
-steps, each as wide as its height's real nodes (TensorFlow, torch). Under JAX, whose
-traced shapes are fixed, every step is batch * W wide and padding entries add zeros.
+loop stays differentiable there), not over the nodes. The states live in
+(batch * nodes + 1, units) arrays (h, c and, for Child-Sum, ``h U_f``: the term a
+node's parent adds to its forget gate for it, so the parent needs no product per child),
+row ``b * nodes + i`` for node i of tree b; the last row stays zero and stands for
+missing children and padding. At height h one gather takes the rows of that height's
+real nodes across the whole batch, one gather their children's states, one matrix
+product the input terms and one the recurrent terms of them all, and one scatter adds
+the new states to their rows: a batch costs O(height) steps, each as wide as its
+height's real nodes (TensorFlow, torch). Under JAX, whose traced shapes are fixed, a
+step is batch * W wide (padding entries add zeros) and a height without real nodes
+(the padding of the heights axis) is skipped (`keras.ops.cond`).
 The input projection is made inside the step, on that height's nodes only: gradients
 of tensors read inside the loop are summed over its steps at their full size, and the
 inputs are narrower than their projection. Nodes never named in `levels` (padding) and
@@ -172,7 +175,7 @@ class TreeLSTM(keras.layers.Layer):
         flat_inputs = ops.reshape(ops.cast(inputs, dtype), (rows, -1))
         flat_inputs = ops.pad(flat_inputs, ((0, 1), (0, 0)))  # row `rows`: see below
         first_row = (ops.arange(batch, dtype="int32") * size)[:, None, None]
-        # Row b * nodes + i of the h and c arrays is node i of tree b; their last row,
+        # Row b * nodes + i of the state arrays is node i of tree b; their last row,
         # `rows`, stays zero and stands for every missing child and padding entry.
         child_rows = ops.reshape(ops.where(children >= 0, children + first_row, rows),
                                  (rows, -1))
@@ -183,60 +186,77 @@ class TreeLSTM(keras.layers.Layer):
             present = ops.concatenate([ops.reshape(ops.cast(mask, "bool"), (rows,)),
                                        ops.zeros((1,), dtype="bool")])
             real = ops.logical_and(real, ops.take(present, level_rows, axis=0))
-        # (H, batch * W): the rows of each height across the batch, real nodes first.
+        # (H, batch * W): the rows of each height across the batch, real nodes first, and
+        # how many are real.
         heights = ops.shape(levels)[1]
         level_rows = ops.reshape(ops.transpose(level_rows, (1, 0, 2)), (heights, -1))
         real = ops.reshape(ops.transpose(real, (1, 0, 2)), (heights, -1))
         real_first = ops.argsort(ops.cast(ops.logical_not(real), "int32"), axis=-1)
         level_rows = ops.take_along_axis(level_rows, real_first, axis=-1)
-        exact_width = keras.backend.backend() != "jax"
-        if exact_width:  # each height's real nodes: the first `counts[h]` of its row
-            counts = ops.sum(ops.cast(real, "int32"), axis=-1)
-        else:  # every entry, padding weighted 0
-            keep = ops.expand_dims(ops.cast(ops.take_along_axis(real, real_first, axis=-1),
-                                            dtype), -1)
-        step = self._binary_step if self.kind == "binary" else self._childsum_step
+        counts = ops.sum(ops.cast(real, "int32"), axis=-1)
 
-        def height_step(height, states):
-            h_all, c_all = states
-            nodes = ops.take(level_rows, height, axis=0)
-            if exact_width:
-                nodes = ops.slice(nodes, (0,), ops.expand_dims(ops.take(counts, height), 0))
+        def update(states, nodes, count=None):
+            """`states` with the new states of `nodes` added (only the first `count`: the
+            others are padding, which adds zeros)."""
             kids = ops.take(child_rows, nodes, axis=0)
             x = ops.matmul(ops.take(flat_inputs, nodes, axis=0), self.kernel) + self.bias
-            h, c = step(x, ops.take(h_all, kids, axis=0), ops.take(c_all, kids, axis=0))
-            if not exact_width:
-                h, c = h * ops.take(keep, height, axis=0), c * ops.take(keep, height, axis=0)
+            new = self._node_states(x, kids, states)
+            if count is not None:
+                keep = ops.arange(nodes.shape[0], dtype="int32")[:, None] < count
+                new = [value * ops.cast(keep, dtype) for value in new]
             at = ops.expand_dims(nodes, -1)
-            return (h_all + ops.scatter(at, h, (rows + 1, units)),
-                    c_all + ops.scatter(at, c, (rows + 1, units)))
+            return tuple(all_ + ops.scatter(at, value, (rows + 1, units))
+                         for all_, value in zip(states, new))
+
+        if keras.backend.backend() == "jax":  # fixed widths: padding entries add zeros
+
+            def height_step(height, states):
+                count = ops.take(counts, height)
+                return ops.cond(count > 0,
+                                lambda: update(states, ops.take(level_rows, height, axis=0),
+                                               count),
+                                lambda: states)
+        else:  # each height's real nodes: the first `counts[h]` of its row
+
+            def height_step(height, states):
+                count = ops.take(counts, height)
+                nodes = ops.slice(ops.take(level_rows, height, axis=0), (0,),
+                                  ops.expand_dims(count, 0))
+                return update(states, nodes)
 
         zeros = ops.zeros((rows + 1, units), dtype=dtype)
-        h, c = ops.fori_loop(0, heights, height_step, (zeros, zeros))
-        h = ops.reshape(h[:rows], (batch, size, units))
-        if self.return_cells:
-            return h, ops.reshape(c[:rows], (batch, size, units))
-        return h
+        states = ops.fori_loop(0, heights, height_step,
+                               (zeros,) * (3 if self.kind == "childsum" else 2))
+        h, c = (ops.reshape(state[:rows], (batch, size, units)) for state in states[:2])
+        return (h, c) if self.return_cells else h
 
-    def _childsum_step(self, x, h_kids, c_kids):
-        """New (h, c) of nodes with projected inputs x (K, 4u) and children (K, C, u)."""
+    def _node_states(self, x, kids, states):
+        """The new states of the nodes with projected inputs x (K, 4u) and children's rows
+        `kids` (K, C): (h, c) and, for Child-Sum, h U_f (what its parent's forget gate for
+        it adds, kept so that a parent needs no product per child)."""
         units = self.units
-        recurrent = ops.matmul(h_kids, self.recurrent_kernel)  # (K, C, 4u)
-        # The sum over children of h_k U is h~ U.
-        z_i, _, z_c, z_o = ops.split(x + ops.sum(recurrent, axis=1), 4, axis=-1)
+        if self.kind == "binary":
+            h_all, c_all = states
+            h_kids, c_kids = ops.take(h_all, kids, axis=0), ops.take(c_all, kids, axis=0)
+            recurrent = ops.matmul(ops.reshape(h_kids, (-1, 2 * units)), self.recurrent_kernel)
+            x_i, x_f, x_c, x_o = ops.split(x, 4, axis=-1)
+            r_i, r_f0, r_f1, r_c, r_o = ops.split(recurrent, 5, axis=-1)
+            c = (ops.sigmoid(x_i + r_i) * ops.tanh(x_c + r_c)
+                 + ops.sigmoid(x_f + r_f0) * c_kids[:, 0]
+                 + ops.sigmoid(x_f + r_f1) * c_kids[:, 1])
+            return ops.sigmoid(x_o + r_o) * ops.tanh(c), c
+        h_all, c_all, forget_terms = states
+        u_i, u_f, u_c, u_o = ops.split(self.recurrent_kernel, 4, axis=-1)
+        h_sum = ops.sum(ops.take(h_all, kids, axis=0), axis=1)  # h~ = sum_k h_k
+        z_i, z_c, z_o = ops.split(
+            ops.matmul(h_sum, ops.concatenate([u_i, u_c, u_o], axis=-1))
+            + ops.concatenate([x[:, :units], x[:, 2 * units:]], axis=-1), 3, axis=-1)
         forget = ops.sigmoid(ops.expand_dims(x[:, units:2 * units], 1)
-                             + recurrent[..., units:2 * units])
-        c = ops.sigmoid(z_i) * ops.tanh(z_c) + ops.sum(forget * c_kids, axis=1)
-        return ops.sigmoid(z_o) * ops.tanh(c), c
-
-    def _binary_step(self, x, h_kids, c_kids):
-        """New (h, c) of nodes with projected inputs x (K, 4u) and two children (K, 2, u)."""
-        recurrent = ops.matmul(ops.reshape(h_kids, (-1, 2 * self.units)), self.recurrent_kernel)
-        x_i, x_f, x_c, x_o = ops.split(x, 4, axis=-1)
-        r_i, r_f0, r_f1, r_c, r_o = ops.split(recurrent, 5, axis=-1)
-        c = (ops.sigmoid(x_i + r_i) * ops.tanh(x_c + r_c)
-             + ops.sigmoid(x_f + r_f0) * c_kids[:, 0] + ops.sigmoid(x_f + r_f1) * c_kids[:, 1])
-        return ops.sigmoid(x_o + r_o) * ops.tanh(c), c
+                             + ops.take(forget_terms, kids, axis=0))
+        c = (ops.sigmoid(z_i) * ops.tanh(z_c)
+             + ops.sum(forget * ops.take(c_all, kids, axis=0), axis=1))
+        h = ops.sigmoid(z_o) * ops.tanh(c)
+        return h, c, ops.matmul(h, u_f)
 
     def compute_output_shape(self, inputs_shape, children_shape, levels_shape):
         shape = (*inputs_shape[:2], self.units)
