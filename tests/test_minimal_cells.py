@@ -102,6 +102,10 @@ def test_the_loop_and_scan_forms_agree_with_gradients():
     h0 = rng.standard_normal((2, 3)).astype("float32")
     with pytest.raises(ConfigError, match="form"):
         linear_recurrence(a, b, h0, "parallel")
+    time_major = linear_recurrence(a.transpose(1, 0, 2), b.transpose(1, 0, 2), h0,
+                                   time_major=True)
+    np.testing.assert_allclose(np.transpose(time_major, (1, 0, 2)),
+                               linear_recurrence(a, b, h0), atol=1e-6)
     if keras.backend.backend() == "tensorflow":
         with pytest.raises(ConfigError, match="TensorFlow"):
             linear_recurrence(a, b, h0, "scan")

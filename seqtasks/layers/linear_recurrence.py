@@ -30,31 +30,39 @@ from seqtasks.validation import one_of
 FORMS = {"tensorflow": "loop", "jax": "loop"}
 
 
-def linear_recurrence(a, b, initial, form=None):
+def linear_recurrence(a, b, initial, form=None, time_major=False):
     """The states h_1..h_T, (batch, time, units), of ``h_t = a_t * h_{t-1} + b_t`` from
     ``h_0 = initial`` (batch, units); a and b are (batch, time, units).
 
     Args:
         form: "loop" or "scan" (see the module docs); None: `FORMS` for the backend.
+        time_major: a, b and the states are (time, batch, units) instead (faster for the
+            loop: no transposes, and each step reads contiguous rows).
     """
     backend = keras.backend.backend()
     form = one_of("form", form or FORMS.get(backend, "loop"), ("loop", "scan"))
     if form == "scan" and backend == "tensorflow":
         raise ConfigError("form='scan' does not run on TensorFlow (Keras's associative_scan "
                           "fails inside tf.function): use form='loop'")
+    time_axis = 0 if time_major else 1
     if form == "scan":
         def combine(earlier, later):
             return earlier[0] * later[0], later[0] * earlier[1] + later[1]
 
-        products, sums = ops.associative_scan(combine, (a, b), axis=1)
-        return products * ops.expand_dims(initial, 1) + sums
+        products, sums = ops.associative_scan(combine, (a, b), axis=time_axis)
+        return products * ops.expand_dims(initial, time_axis) + sums
 
-    def step(h, terms):
-        a_t, b_t = ops.split(terms, 2, axis=-1)
+    if not time_major:
+        a, b = ops.moveaxis(a, 1, 0), ops.moveaxis(b, 1, 0)
+    if backend == "tensorflow":  # Keras's scan there fails on several tensors of unknown length
+        terms, step_terms = ops.concatenate([a, b], axis=-1), lambda t: ops.split(t, 2, axis=-1)
+    else:
+        terms, step_terms = (a, b), lambda t: t
+
+    def step(h, t):
+        a_t, b_t = step_terms(t)
         h = a_t * h + b_t
         return h, h
 
-    # One scanned tensor: Keras's TensorFlow scan fails on several with an unknown length.
-    time_major = ops.moveaxis(ops.concatenate([a, b], axis=-1), 1, 0)
-    _, states = ops.scan(step, initial, time_major)
-    return ops.moveaxis(states, 0, 1)
+    _, states = ops.scan(step, initial, terms)
+    return states if time_major else ops.moveaxis(states, 0, 1)

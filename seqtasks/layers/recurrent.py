@@ -148,19 +148,21 @@ class Recurrent(keras.layers.RNN):
         as in Keras's loop, repeats the last valid output (or zeros with
         ``zero_output_for_mask``)."""
         cell = self.cell
-        projected = cell.project_inputs(self._dropped_inputs(sequences, training))
-        a, b = cell.scan_terms(projected)
+        # Time-major throughout: the (narrower) inputs are transposed instead of the
+        # projection, and the recurrence reads each step's rows contiguously.
+        inputs = ops.transpose(self._dropped_inputs(sequences, training), (1, 0, 2))
+        a, b = cell.scan_terms(cell.project_inputs(inputs))
         valid = None
         if mask is not None:
-            valid = ops.expand_dims(ops.cast(mask, "bool"), -1)
+            valid = ops.expand_dims(ops.transpose(ops.cast(mask, "bool")), -1)
             a, b = ops.where(valid, a, ops.ones_like(a)), ops.where(valid, b, ops.zeros_like(b))
         if self.go_backwards:
-            a, b = ops.flip(a, 1), ops.flip(b, 1)
-            valid = None if valid is None else ops.flip(valid, 1)
+            a, b = ops.flip(a, 0), ops.flip(b, 0)
+            valid = None if valid is None else ops.flip(valid, 0)
         initial = initial_state[0] if isinstance(initial_state, (list, tuple)) else initial_state
-        states = linear_recurrence(a, b, initial)
-        outputs = shown_outputs(states, valid, self.zero_output_for_mask, time_axis=1)
-        return outputs[:, -1], outputs, [states[:, -1]]
+        states = linear_recurrence(a, b, initial, time_major=True)
+        outputs = shown_outputs(states, valid, self.zero_output_for_mask, time_axis=0)
+        return outputs[-1], ops.transpose(outputs, (1, 0, 2)), [states[-1]]
 
     def _fused_loop(self, fused, sequences, initial_state, mask, training):
         """Runs `fused` over the whole sequence; raises NotImplementedError where it can't."""
