@@ -3,8 +3,6 @@ tests), and end-to-end runs through `run_task`, the recipe script and `seqtasks.
 
 import io
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import keras
@@ -23,8 +21,6 @@ from seqtasks.tasks import translation
 from seqtasks.tasks.config import parse_config
 from seqtasks.tasks.runner import run_task
 
-REPOSITORY = Path(__file__).resolve().parents[1]
-RECIPE = REPOSITORY / "recipes" / "translation.py"
 MULTI30K = Path(__file__).resolve().parents[2] / "shared" / "data" / "multi30k"
 SETTINGS = {"units": 8, "embedding_dim": 4, "epochs": 1, "batch_size": 8,
             "max_seconds": 600, "beam_size": 2, "verbose": 0}
@@ -329,11 +325,13 @@ def without_timings(metrics):
 
 
 @pytest.mark.e2e
-def test_run_task_and_the_recipe_script_give_the_same_run(tiny_run, tmp_path):
+def test_run_task_and_the_recipe_script_give_the_same_run(tiny_run, tmp_path, capsys):
+    # The script's main in this process, as `python recipes/translation.py` runs it (a
+    # recipe started from a shell: tests/test_task_sentiment.py).
     data, run, metrics = tiny_run
     out = tmp_path / "recipe"
-    subprocess.run([sys.executable, str(RECIPE), "--data", str(data),
-                    "--out", str(out), *TINY], cwd=REPOSITORY, check=True, timeout=300)
+    code, err = run_recipe(["--data", str(data), "--out", str(out), *TINY], capsys)
+    assert code == 0, err
     recipe_metrics = json.loads((out / "metrics.json").read_text())
     assert without_timings(recipe_metrics) == without_timings(metrics)
     assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in run.iterdir())
