@@ -21,6 +21,10 @@ look. setup.cfg pins Keras and keras-tuner to the versions checked there.
 - `count_weighted_rows`: on JAX, has ``fit`` and ``evaluate`` weigh each batch's loss by
   its rows of nonzero sample weight, in place of the private
   ``JAXTrainer._update_metrics_variables``, which weighs it by all the batch's rows.
+- `build_for_training`: on TensorFlow without a distribution strategy, builds a model's
+  compiled metrics, loss and optimizer before ``fit`` (the private ``_symbolic_build``,
+  which Keras runs itself on JAX and under a strategy), so that the train step is traced
+  once rather than twice.
 
 Example:
 
@@ -39,8 +43,8 @@ lstm = _backend.lstm
 gru = _backend.gru
 get_keras_mask = _backend.get_keras_mask
 
-__all__ = ["DropoutRNNCell", "WarmupAverageAdam", "count_weighted_rows", "get_keras_mask", "gru",
-           "install_save_json", "lay_out_each_batch", "lstm"]
+__all__ = ["DropoutRNNCell", "WarmupAverageAdam", "build_for_training", "count_weighted_rows",
+           "get_keras_mask", "gru", "install_save_json", "lay_out_each_batch", "lstm"]
 
 
 @keras.saving.register_keras_serializable(package="seqtasks")
@@ -136,3 +140,20 @@ def count_weighted_rows():
         yield
     finally:
         trainer.JAXTrainer._update_metrics_variables = original
+
+
+def build_for_training(model, batch):
+    """Builds what a compiled `model` creates in its first train step: the compiled
+    metrics' and loss's variables and the optimizer's, from the shapes of one `batch`
+    (``x``, ``(x, y)`` or ``(x, y, sample_weight)``).
+
+    Keras on TensorFlow without a distribution strategy leaves them to the first trace of
+    the train step, and `tf.function` then traces the step a second time (the first trace
+    created variables): a second trace of the whole forward and backward pass. Keras's
+    own ``_symbolic_build`` (which its JAX trainer runs before every ``fit``, and its
+    TensorFlow trainer under a strategy) creates them beforehand, with the same initial
+    values. Elsewhere, or with a strategy, it does nothing: Keras builds them itself.
+    """
+    if keras.backend.backend() != "tensorflow" or model._distribute_strategy is not None:
+        return
+    model._symbolic_build(data_batch=keras.utils.unpack_x_y_sample_weight(batch))

@@ -13,7 +13,7 @@ import time
 import keras
 import pandas as pd
 
-from seqtasks.compat import WarmupAverageAdam, count_weighted_rows
+from seqtasks.compat import WarmupAverageAdam, build_for_training, count_weighted_rows
 from seqtasks.data.batching import (BucketedBatches, LengthBatches, compiles_per_shape, pad_batch,
                                     tf_dataset)
 from seqtasks.distribute import any_worker
@@ -150,6 +150,9 @@ def fit(
     ]
     if max_seconds:
         callbacks.append(TimeBudget(max_seconds))
+    first = _first_batch(train)
+    if first is not None:  # the train step is then traced once, not twice (TensorFlow)
+        build_for_training(model, first)
     train, validation = (feed(model, data) for data in (train, validation))
     x, y = train if isinstance(train, tuple) else (train, None)
     with count_weighted_rows():
@@ -163,6 +166,16 @@ def fit(
             "training loss became NaN/inf; lower --learning-rate or set --clipnorm"
         )
     return pd.read_csv(work_dir / "history.csv")
+
+
+def _first_batch(data):
+    """The first batch of training data `data`: item 0 of a Keras `PyDataset`, all of an
+    ``(x, y)`` tuple of arrays; None for anything else (a `tf.data.Dataset`) or no batch."""
+    if isinstance(data, keras.utils.PyDataset):
+        return data[0] if data.num_batches != 0 else None
+    if isinstance(data, tuple):
+        return data
+    return None
 
 
 def compiled(function):

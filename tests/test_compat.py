@@ -223,3 +223,29 @@ def test_jax_loss_tracker_counts_weighted_rows_only_within_count_weighted_rows(m
     with compat.count_weighted_rows():
         assert trainer.JAXTrainer._update_metrics_variables is not original
     assert trainer.JAXTrainer._update_metrics_variables is original
+
+
+@pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="Keras builds first on JAX")
+def test_a_model_built_for_training_traces_its_train_step_once(tmp_path, monkeypatch):
+    """`build_for_training` relies on the private ``_distribute_strategy`` (None without a
+    strategy) and ``_symbolic_build(data_batch=...)``, which builds the compiled metrics and
+    loss and the optimizer: `seqtasks.training.fit` then traces the train step once."""
+    from seqtasks.training import fit
+
+    inputs = keras.Input((4,))
+    model = keras.Model(inputs, keras.layers.Dense(3, activation="softmax")(inputs))
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
+                  weighted_metrics=["accuracy"])
+    assert model._distribute_strategy is None
+    assert not model.optimizer.built and not model._compile_metrics.built
+    x = np.random.default_rng(0).normal(size=(16, 4)).astype("float32")
+    y = np.arange(16) % 3
+    compat.build_for_training(model, (x, y))
+    assert model.optimizer.built and model._compile_metrics.built
+    assert model.optimizer.iterations.numpy() == 0
+
+    traces = []
+    train_step = model.train_step
+    monkeypatch.setattr(model, "train_step", lambda data: traces.append(1) or train_step(data))
+    fit(model, (x, y), (x, y), tmp_path, epochs=2, verbose=0)
+    assert len(traces) == 1
