@@ -27,6 +27,7 @@ import pandas as pd
 from keras import ops
 
 from seqtasks.cells import GRUCell, LSTMCell, make_cell
+from seqtasks.compat import build_for_training
 from seqtasks.data.memory import adding_problem
 from seqtasks.errors import ConfigError
 from seqtasks.layers import Recurrent
@@ -166,6 +167,7 @@ def gradient_flow(
     for phase, train in phases:
         if train is not None:
             model.compile(optimizer=make_optimizer(learning_rate, clipnorm), loss="mse")
+            build_for_training(model, train)  # the train step is traced once, not twice
             model.fit(*train, batch_size=batch, epochs=1, verbose=0)
         norms, loss = state_gradient_norms(recurrent_cell, readout, x, y)
         radii[phase] = spectral_radius(recurrent_cell)
