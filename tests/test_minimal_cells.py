@@ -119,6 +119,42 @@ def test_the_loop_and_scan_forms_agree_with_gradients():
         np.testing.assert_allclose(got[0], want[0], atol=1e-4)
 
 
+class Recurrence(keras.layers.Layer):
+    """``linear_recurrence`` of the input's halves (a, b) from a trainable initial state,
+    or (``unrolled``) the same recurrence as a Python loop of multiply-adds."""
+
+    def __init__(self, initial, unrolled=False, time_major=False):
+        super().__init__()
+        self.unrolled, self.time_major = unrolled, time_major
+        self.initial = self.add_weight(initial.shape, keras.initializers.Constant(initial))
+
+    def call(self, terms):
+        a, b = keras.ops.split(terms, 2, axis=-1)
+        initial = keras.ops.convert_to_tensor(self.initial)
+        if not self.unrolled:
+            return linear_recurrence(a, b, initial, time_major=self.time_major)
+        h, states = initial, []
+        axis = 0 if self.time_major else 1
+        for t in range(terms.shape[axis]):
+            h = keras.ops.take(a, t, axis) * h + keras.ops.take(b, t, axis)
+            states.append(h)
+        return keras.ops.stack(states, axis)
+
+
+@pytest.mark.parametrize("time_major", [False, True])
+def test_the_recurrence_gradients_reach_a_b_and_the_initial_state(time_major):
+    rng = np.random.default_rng(7)
+    terms = np.concatenate([rng.uniform(0.2, 1.0, (9, 2, 3)),
+                            rng.standard_normal((9, 2, 3))], -1).astype("float32")
+    if not time_major:
+        terms = terms.transpose(1, 0, 2)
+    h0 = rng.standard_normal((2, 3)).astype("float32")
+    ours = outputs_and_gradients(Recurrence(h0, time_major=time_major), terms)
+    unrolled = outputs_and_gradients(Recurrence(h0, True, time_major), terms)
+    for got, want in zip(ours[0] + ours[1], unrolled[0] + unrolled[1]):
+        np.testing.assert_allclose(got, want, atol=1e-5)
+
+
 @pytest.mark.parametrize("name", CELLS)
 def test_no_recurrent_kernel_and_no_recurrent_dropout(name):
     layer = Recurrent(make_cell(name, UNITS, dropout=0.2))

@@ -3,7 +3,8 @@ sequential part of the minimal cells (`seqtasks.cells.minimal`).
 
 Two forms, equal up to rounding:
 
-- ``"loop"``: `keras.ops.scan` over time, one multiply-add a step.
+- ``"loop"``: `keras.ops.scan` over time, one multiply-add a step (on TensorFlow
+  `seqtasks.layers.tf_linear`'s `tf.scan`, with a hand-written gradient).
 - ``"scan"``: `keras.ops.associative_scan` of the pairs (a, b) under
   ``(a1, b1) . (a2, b2) = (a1 * a2, a2 * b1 + b2)``: O(log T) sequential depth, about
   twice the arithmetic. Not on TensorFlow, whose Keras `associative_scan` fails inside a
@@ -54,15 +55,14 @@ def linear_recurrence(a, b, initial, form=None, time_major=False):
 
     if not time_major:
         a, b = ops.moveaxis(a, 1, 0), ops.moveaxis(b, 1, 0)
-    if backend == "tensorflow":  # Keras's scan there fails on several tensors of unknown length
-        terms, step_terms = ops.concatenate([a, b], axis=-1), lambda t: ops.split(t, 2, axis=-1)
+    if backend == "tensorflow":
+        from seqtasks.layers import tf_linear
+
+        states = tf_linear.linear_recurrence(a, b, initial)
     else:
-        terms, step_terms = (a, b), lambda t: t
+        def step(h, terms):
+            h = terms[0] * h + terms[1]
+            return h, h
 
-    def step(h, t):
-        a_t, b_t = step_terms(t)
-        h = a_t * h + b_t
-        return h, h
-
-    _, states = ops.scan(step, initial, terms)
+        _, states = ops.scan(step, initial, (a, b))
     return states if time_major else ops.moveaxis(states, 0, 1)
