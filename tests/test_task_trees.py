@@ -101,6 +101,19 @@ def test_validation_accuracy_is_the_root_accuracy_over_batches_of_any_size():
     assert evaluated == pytest.approx(hits / len(valid), abs=1e-6)
 
 
+def test_word_dropout_makes_words_unknown_in_training_and_leaves_inner_nodes():
+    valid = [parse_tree(line) for line in embedded_lines("valid", 20)]
+    preprocessor = trees.Preprocessor.fit(valid)
+    config = trees.Config(units=4, embedding_dim=4, word_dropout=0.5, verbose=0)
+    model = trees.build(config, trees.Data({"train": valid}, {}, preprocessor, None, None))
+    tokens = preprocessor.inputs(valid)["tokens"]
+    dropped = keras.ops.convert_to_numpy(model.get_layer("word_dropout")(tokens, training=True))
+    assert ((dropped == 0) == (tokens == 0)).all()  # nodes without a word stay so
+    replaced = (dropped != tokens)
+    assert (dropped[replaced] == 1).all() and 0.3 < replaced.sum() / (tokens > 0).sum() < 0.7
+    assert trees.Config().word_dropout > 0
+
+
 def test_prediction_input_may_have_labels_or_not():
     assert trees.parse_input("(3 (2 a) (4 b))", 1).words() == ["a", "b"]
     assert trees.parse_input("((the film) good)", 1).words() == ["the", "film", "good"]

@@ -19,6 +19,7 @@ import keras
 
 from seqtasks.errors import ConfigError
 from seqtasks.layers.tree_lstm import TreeLSTM
+from seqtasks.layers.word_dropout import with_word_dropout
 
 COMPOSITIONS = ("binary", "childsum")
 
@@ -41,6 +42,8 @@ def build_tree_classifier(
     composition="binary",
     max_children=2,
     dropout=0.0,
+    word_dropout=0.0,
+    seed=None,
     name="tree_classifier",
 ):
     """Builds (uncompiled) Embedding -> Tree-LSTM -> Dropout -> Dense softmax per node.
@@ -55,6 +58,9 @@ def build_tree_classifier(
             Tree-LSTM: any number of children, summed).
         max_children: C, the width of the ``children`` input (2 for "binary").
         dropout: the dropout rate on the word vectors and on the states.
+        word_dropout: in training, each word id becomes ``<unk>`` (1) with this
+            probability (`WordDropout`; nodes without a word keep id 0).
+        seed: seeds the word dropout.
         name: the model's name.
     """
     if composition not in COMPOSITIONS:
@@ -65,7 +71,8 @@ def build_tree_classifier(
     tokens = keras.Input(shape=(None,), dtype="int32", name="tokens")
     children = keras.Input(shape=(None, max_children), dtype="int32", name="children")
     levels = keras.Input(shape=(None, None), dtype="int32", name="levels")
-    x = keras.layers.Embedding(vocab_size, embedding_dim, name="embedding")(tokens)
+    x = keras.layers.Embedding(vocab_size, embedding_dim, name="embedding")(
+        with_word_dropout(tokens, word_dropout, seed))
     x = WordsOnly(name="words_only")(x, tokens)
     x = keras.layers.Dropout(dropout, name="embedding_dropout")(x)
     # The architecture idea: a node's state is composed from its children's, so a

@@ -42,7 +42,7 @@ from seqtasks.plots import plot_confusion, plot_history
 from seqtasks.progress import phase
 from seqtasks.tasks.config import TaskConfig, like, setting
 from seqtasks.training import cross_entropy, fit, make_optimizer, predict_batch
-from seqtasks.validation import positive_int, positive_number
+from seqtasks.validation import positive_int, positive_number, rate
 
 NAME = "trees"
 OBJECTIVE = "val_accuracy"  # root accuracy on the validation trees
@@ -77,6 +77,10 @@ class Config(TaskConfig):
     monitor: str = setting("val_accuracy", "early stopping watches this (on the validation "
                                            "roots) and keeps its best epoch",
                            choices=("val_loss", "val_accuracy"))
+    word_dropout: float = setting(0.1, "in training, replace each word by <unk> with this "
+                                       "probability (so that the unknown word, which "
+                                       "test sentences are full of, learns a vector)",
+                                  check=rate)
     lowercase: bool = setting(True, "look words up in lower case")
     min_freq: int = setting(1, "drop words seen fewer times than this in training",
                             check=positive_int)
@@ -278,7 +282,7 @@ def build(config, data):
         embedding_dim=config.embedding_dim, units=config.units,
         composition=preprocessor.composition,
         max_children=preprocessor.max_children or max_children_of(data.trees),
-        dropout=config.dropout)
+        dropout=config.dropout, word_dropout=config.word_dropout, seed=config.seed)
     model.compile(optimizer=make_optimizer(config.learning_rate, config.clipnorm, config.ema),
                   loss=cross_entropy(), weighted_metrics=[TokenAccuracy()])
     return model
