@@ -79,7 +79,7 @@ def check_run(sst_like, out):
     metrics."""
     assert main(["--data", str(sst_like), "--out", str(out), *TINY]) == 0
 
-    assert not out.with_name("run.partial").exists()
+    assert not out.with_name(out.name + ".partial").exists()
     for name in ("model.keras", "preprocessing.json", "history.csv", "metrics.json",
                  "loss.png", "confusion.png", "predictions.csv", "config.json"):
         assert (out / name).stat().st_size > 0, name
