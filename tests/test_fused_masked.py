@@ -231,6 +231,25 @@ def test_compiled_fused_masked_recurrence_equals_keras(cell_name, go_backwards, 
 
 
 @pytest.mark.parametrize("cell_name", CELLS)
+def test_sequences_shorter_than_the_backward_spans_equal_keras(cell_name, fused_calls):
+    # TensorFlow's backward pass runs in spans of time (`tf_fused.CHUNKS`): a sequence of
+    # fewer steps leaves some spans empty, through the same compiled function.
+    layers = recurrent_layers(cell_name, return_sequences=True)
+    fused, _, keras_layer = layers
+    same_weights(*layers)
+    x = random_array((BATCH, TIME, FEATURES), 5)
+    ours = compiled_outputs_and_gradients(fused)
+    theirs = compiled_outputs_and_gradients(keras_layer)
+    fused_calls.clear()
+    for length in (1, 2, 3, TIME):
+        mask = MASKS["right-padded"][:, :length]
+        ours_now = ours(x[:, :length], mask)
+        theirs_now = theirs(x[:, :length], mask)
+        assert_all_close(ours_now[0] + ours_now[1], theirs_now[0] + theirs_now[1])
+    assert fused_calls, "the fused kernel did not run"
+
+
+@pytest.mark.parametrize("cell_name", CELLS)
 def test_padding_changes_nothing_in_a_fused_model(cell_name, fused_calls):
     # A model fed by an Embedding's mask, compiled by predict with an unknown length.
     make_cell = CELLS[cell_name][0]

@@ -2,35 +2,42 @@
 `jax_fused` (JAX) share.
 
 A fused recurrence runs a standard cell over a time-major sequence with a hand-written
-backward pass. The input projection is one matrix product over all ``time * batch``
-rows (`tf_fused`) or one per step inside the loop (`jax_fused`, faster on XLA CPU); the
-backward loop computes only the gradients that carry the recurrence and stores each
-step's pre-activation gradients; the gradients of the kernel, recurrent kernel, bias and
-inputs are then one large matrix product each, over all rows at once, instead of a small
-one per step. A cell's equations (`fused_lstm.LSTM`, `fused_gru.GRU`) are written in
-`keras.ops`, so they run on either backend; each backend module supplies the scans and
-the custom gradient.
+backward pass. The forward loop projects each step's inputs (faster on a CPU than one
+product over the whole sequence before the loop, on both backends). The backward pass first computes, for all steps at once, every factor of the step's
+derivatives that does not depend on the incoming gradient (large element-wise
+operations); the backward loop then only multiplies by these factors and runs the
+recurrent matrix product (a loop step costs a few operations, which is what matters on a
+CPU, where each operation of a loop step has a fixed cost); the gradients of the kernel,
+recurrent kernel, bias and inputs are then one large matrix product each, over the rows
+of many steps at once (all of them, or a span at a time: `tf_fused`), instead of a small
+one per step. A cell's equations (`fused_lstm.LSTM`,
+`fused_gru.GRU`) are written in `keras.ops`, so they run on either backend; each backend
+module supplies the scans and the custom gradient.
 
 A cell is an object with:
 
 - ``saved_blocks``: the width, in units, of what a step saves for the backward pass;
+- ``gradient_blocks``: the width, in units, of what a backward step outputs;
 - ``project(inputs, kernel, bias)``: the projected inputs (any leading axes);
 - ``forward_weights(recurrent_kernel, bias)``: what ``step`` takes, prepared once;
 - ``step(projected, states, weights)``: (the new states, what the step saves);
 - ``backward_weights(recurrent_kernel)``: what ``step_gradients`` takes, prepared once;
 - ``backward_sequences(states, previous_states, saved)``: the time-major sequences the
-  backward loop reads (a dict);
+  backward loop reads (a dict): the derivative factors of every step, computed at once;
 - ``step_gradients(d_states, slices, weights)``: from the gradients reaching the new
-  states, those reaching the previous states and the step's pre-activation gradients;
-- ``weight_gradients(input_rows, d_rows, saved_rows, previous_h_rows, kernel)``: the
-  gradients of the inputs, kernel, recurrent kernel and bias, from all steps' rows.
+  states, those reaching the previous states and what the step outputs (its
+  pre-activation gradients, or what gives them);
+- ``weight_gradients(input_rows, d_rows, sequence_rows, previous_h_rows, kernel)``: the
+  gradients of the inputs, kernel, recurrent kernel and bias, from all steps' rows
+  (``d_rows``: the backward steps' outputs, zero at masked steps; ``sequence_rows``: the
+  rows of ``backward_sequences``).
 
 The states are a tuple whose first element is h, the output.
 
 Masks: the loops take the mask of every step (``valid``, time-major, True where the
 step counts) and, like Keras's loop, keep the states through a masked step; the backward
-step then passes the states' gradients through unchanged and its pre-activation
-gradients are zero, so the weight gradients keep their one-product form. This is exact
+step then passes the states' gradients through unchanged and its output is zeroed
+(`step_rows`), so the weight gradients keep their one-product form. This is exact
 for any mask (right- or left-padded, with holes, rows with no valid step) in both
 directions, because Keras's loop, too, only keeps the state at each masked step of the
 sequence in processing order. The outputs at masked steps then follow Keras's rules
@@ -66,16 +73,22 @@ def backward_step(cell, d_states, slices, weights):
 
     `slices` holds the step's slices of ``d_h`` (the gradient of the output h_t), of the
     cell's `backward_sequences` and, with a mask, of ``valid``. Returns the gradients
-    reaching the previous states and the step's pre-activation gradients (zero at a masked
-    row, whose states pass their gradients through).
+    reaching the previous states and the step's output (at a masked row, whose states
+    pass their gradients through, `step_rows` zeroes it afterwards).
     """
     d_states = (d_states[0] + slices["d_h"], *d_states[1:])
-    d_previous, d_pre = cell.step_gradients(d_states, slices, weights)
+    d_previous, d_step = cell.step_gradients(d_states, slices, weights)
     valid = slices.get("valid")
     if valid is None:
-        return d_previous, d_pre
-    return (tuple(ops.where(valid, d_prev, d) for d_prev, d in zip(d_previous, d_states)),
-            ops.where(valid, d_pre, ops.zeros_like(d_pre)))
+        return d_previous, d_step
+    return tuple(ops.where(valid, d_prev, d) for d_prev, d in zip(d_previous, d_states)), d_step
+
+
+def step_rows(d_steps, valid):
+    """The backward steps' outputs as rows, zero at the masked steps (`valid` False)."""
+    if valid is not None:
+        d_steps = ops.where(valid, d_steps, ops.zeros_like(d_steps))
+    return rows(d_steps)
 
 
 def rows(sequence):

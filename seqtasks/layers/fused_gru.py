@@ -7,11 +7,10 @@ Gate order z, r, h as in Keras; sigmoid gates, tanh candidate; ``h' = z * h + (1
     reset_after=False:                            h~ = tanh(x W_h + b_h + (r * h) U_h)
 
 With ``reset_after`` the bias is (2, 3*units): the input bias, then the recurrent bias.
-The backward step's pre-activation gradients are (batch, 4*units) with ``reset_after``:
-those of the input projection's z, r and h~ parts, then that of the recurrent
-projection's h~ part (``r`` times the input one), the other two being shared; and
-(batch, 3*units) without, the input projection's, whose h~ part also gives the rows of
-the gradient of U_h, with ``r * h`` for inputs.
+A backward step outputs the gradient dh reaching h_t and, without ``reset_after``, the
+gradient reaching ``r * h_{t-1}`` (from U_h); the pre-activation gradients, which are
+these times the factors of `backward_sequences`, are formed after the loop for all steps
+at once.
 """
 
 import dataclasses
@@ -72,43 +71,62 @@ class GRU:
         return tuple(ops.transpose(w) for w in self.forward_weights(recurrent_kernel, None))
 
     def backward_sequences(self, states, previous_states, saved):
-        return {"saved": saved, "h_prev": previous_states[0]}
+        # Per unit of the gradient dh reaching h_t: d_z = dh * z_factor, d_h~ (the
+        # candidate's pre-activation) = dh * candidate_factor.
+        h_prev = previous_states[0]
+        z, r, candidate, *recurrent_h = ops.split(saved, self.saved_blocks, axis=-1)
+        z_factor = (h_prev - candidate) * _sigmoid_derivative(z)
+        candidate_factor = (1.0 - z) * (1.0 - candidate * candidate)
+        if self.reset_after:
+            # d_r = d_h~ * (h U_h + b'_h) * r', and the recurrent projection's h~ part
+            # gets d_h~ * r: the recurrent gradients are dh * recurrent_factor.
+            recurrent_factor = ops.concatenate(
+                [z_factor, candidate_factor * recurrent_h[0] * _sigmoid_derivative(r),
+                 candidate_factor * r], axis=-1)
+            return {"recurrent": recurrent_factor, "candidate": candidate_factor, "z": z}
+        # d_r = (d_h~ U_h^T) * h_{t-1} * r': the factor of [dh, d_h~ U_h^T] giving d_z, d_r.
+        gates_factor = ops.concatenate([z_factor, h_prev * _sigmoid_derivative(r)], axis=-1)
+        return {"gates": gates_factor, "candidate": candidate_factor, "z": z, "r": r}
+
+    @property
+    def gradient_blocks(self):
+        return 1 if self.reset_after else 2
 
     def step_gradients(self, d_states, slices, weights_t):
         (dh,) = d_states
-        h_prev = slices["h_prev"]
-        saved = ops.split(slices["saved"], self.saved_blocks, axis=-1)
-        z, r, candidate = saved[:3]
-        d_candidate = dh * (1.0 - z) * (1.0 - candidate * candidate)
-        d_z = dh * (h_prev - candidate) * _sigmoid_derivative(z)
         if self.reset_after:
             (recurrent_kernel_t,) = weights_t
-            d_r = d_candidate * saved[3] * _sigmoid_derivative(r)  # saved[3]: h U_h + b'_h
-            d_recurrent = ops.concatenate([d_z, d_r, d_candidate * r], axis=-1)
-            dh_prev = ops.matmul(d_recurrent, recurrent_kernel_t) + dh * z
-            return (dh_prev,), ops.concatenate([d_z, d_r, d_candidate, d_candidate * r], axis=-1)
+            d_recurrent = ops.concatenate([dh, dh, dh], axis=-1) * slices["recurrent"]
+            dh_prev = ops.matmul(d_recurrent, recurrent_kernel_t) + dh * slices["z"]
+            return (dh_prev,), dh
         gates_kernel_t, candidate_kernel_t = weights_t
-        d_reset_h = ops.matmul(d_candidate, candidate_kernel_t)
-        d_r = d_reset_h * h_prev * _sigmoid_derivative(r)
-        d_gates = ops.concatenate([d_z, d_r], axis=-1)
-        dh_prev = ops.matmul(d_gates, gates_kernel_t) + d_reset_h * r + dh * z
-        return (dh_prev,), ops.concatenate([d_gates, d_candidate], axis=-1)
+        d_reset_h = ops.matmul(dh * slices["candidate"], candidate_kernel_t)
+        d_step = ops.concatenate([dh, d_reset_h], axis=-1)
+        dh_prev = (ops.matmul(d_step * slices["gates"], gates_kernel_t)
+                   + d_reset_h * slices["r"] + dh * slices["z"])
+        return (dh_prev,), d_step
 
-    def weight_gradients(self, input_rows, d_rows, saved_rows, previous_h_rows, kernel):
+    def weight_gradients(self, input_rows, d_rows, sequence_rows, previous_h_rows, kernel):
         units = previous_h_rows.shape[-1]
-        d_projected = d_rows[:, :3 * units]
+        dh = d_rows[:, :units]
+        d_candidate = dh * sequence_rows["candidate"]
+        if self.reset_after:
+            d_recurrent = ops.concatenate([dh, dh, dh], axis=-1) * sequence_rows["recurrent"]
+            d_projected = ops.concatenate([d_recurrent[:, :2 * units], d_candidate], axis=-1)
+        else:
+            d_gates = d_rows * sequence_rows["gates"]
+            d_projected = ops.concatenate([d_gates, d_candidate], axis=-1)
         d_inputs = ops.matmul(d_projected, ops.transpose(kernel))
         d_kernel = ops.matmul(ops.transpose(input_rows), d_projected)
         d_input_bias = ops.sum(d_projected, axis=0)
         if self.reset_after:
-            d_recurrent = ops.concatenate([d_rows[:, :2 * units], d_rows[:, 3 * units:]], axis=-1)
             d_recurrent_kernel = ops.matmul(ops.transpose(previous_h_rows), d_recurrent)
             d_bias = ops.stack([d_input_bias, ops.sum(d_recurrent, axis=0)])
             return d_inputs, d_kernel, d_recurrent_kernel, d_bias
-        reset_h_rows = saved_rows[:, units:2 * units] * previous_h_rows
+        reset_h_rows = sequence_rows["r"] * previous_h_rows
         d_recurrent_kernel = ops.concatenate(
-            [ops.matmul(ops.transpose(previous_h_rows), d_rows[:, :2 * units]),
-             ops.matmul(ops.transpose(reset_h_rows), d_rows[:, 2 * units:])], axis=1)
+            [ops.matmul(ops.transpose(previous_h_rows), d_gates),
+             ops.matmul(ops.transpose(reset_h_rows), d_candidate)], axis=1)
         return d_inputs, d_kernel, d_recurrent_kernel, d_input_bias
 
 

@@ -25,36 +25,16 @@ def cell_step(z, c):
     return o * ops.tanh(c), c, ops.concatenate([i, f, g, o], axis=-1)
 
 
-def gate_gradients(dh, dc, activated, c, c_prev):
-    """One backward step: the pre-activation gradients ``dz`` and the cell gradient for t-1.
-
-    `dh` and `dc` are the gradients reaching h_t and c_t, `activated` the step's gates
-    (i, f, g, o concatenated), `c` and `c_prev` the cell states c_t and c_{t-1}.
-    """
-    i, f, g, o = ops.split(activated, 4, axis=-1)
-    tanh_c = ops.tanh(c)
-    dc = dc + dh * o * (1.0 - tanh_c * tanh_c)
-    dz = ops.concatenate(
-        [
-            dc * g * i * (1.0 - i),
-            dc * c_prev * f * (1.0 - f),
-            dc * i * (1.0 - g * g),
-            dh * tanh_c * o * (1.0 - o),
-        ],
-        axis=-1,
-    )
-    return dz, dc * f
-
-
 @dataclasses.dataclass(frozen=True)
 class LSTM:
     """The standard LSTM as a cell of `seqtasks.layers.fused` (see there for the methods).
 
-    A step saves its activated gates; the backward loop reads them with c_t and c_{t-1}.
+    A step saves its activated gates; with c_t and c_{t-1} they give the derivative factors.
     (Frozen: instances are equal and hashable, as JAX wants of a static argument.)
     """
 
     saved_blocks = 4
+    gradient_blocks = 4
 
     def project(self, inputs, kernel, bias):
         return ops.matmul(inputs, kernel) + bias
@@ -71,14 +51,22 @@ class LSTM:
         return ops.transpose(recurrent_kernel)
 
     def backward_sequences(self, states, previous_states, saved):
-        return {"gates": saved, "c": states[1], "c_prev": previous_states[1]}
+        # With dc the gradient reaching c_t (from c_{t+1} and through h_t):
+        # dz = [dc, dc, dc, dh] * gates_factor, and dc = dc_next + dh * cell_factor.
+        i, f, g, o = ops.split(saved, 4, axis=-1)
+        tanh_c = ops.tanh(states[1])
+        gates_factor = ops.concatenate(
+            [g * i * (1.0 - i), previous_states[1] * f * (1.0 - f), i * (1.0 - g * g),
+             tanh_c * o * (1.0 - o)], axis=-1)
+        return {"gates": gates_factor, "cell": o * (1.0 - tanh_c * tanh_c), "f": f}
 
     def step_gradients(self, d_states, slices, recurrent_kernel_t):
         dh, dc = d_states
-        dz, dc_prev = gate_gradients(dh, dc, slices["gates"], slices["c"], slices["c_prev"])
-        return (ops.matmul(dz, recurrent_kernel_t), dc_prev), dz
+        dc = dc + dh * slices["cell"]
+        dz = ops.concatenate([dc, dc, dc, dh], axis=-1) * slices["gates"]
+        return (ops.matmul(dz, recurrent_kernel_t), dc * slices["f"]), dz
 
-    def weight_gradients(self, input_rows, dz_rows, saved_rows, previous_h_rows, kernel):
+    def weight_gradients(self, input_rows, dz_rows, sequence_rows, previous_h_rows, kernel):
         return (
             ops.matmul(dz_rows, ops.transpose(kernel)),
             ops.matmul(ops.transpose(input_rows), dz_rows),

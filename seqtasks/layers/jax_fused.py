@@ -24,7 +24,7 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-from seqtasks.layers.fused import backward_step, forward_step, previous, rows, steps
+from seqtasks.layers.fused import backward_step, forward_step, previous, rows, step_rows, steps
 from seqtasks.layers.fused_gru import run_gru
 from seqtasks.layers.fused_lstm import run_lstm
 
@@ -66,15 +66,18 @@ def _sequence_bwd(cell, residuals, cotangents):
     def step(d_states, slices):
         return backward_step(cell, d_states, slices, weights)
 
-    d_initial_states, d_pre = lax.scan(
+    sequences = cell.backward_sequences(states, previous_states, saved)
+    d_initial_states, d_steps = lax.scan(
         step,
         (jnp.zeros_like(initial_states[0]), *d_last_others),
-        steps(valid, d_h=d_hs, **cell.backward_sequences(states, previous_states, saved)),
+        steps(valid, d_h=d_hs, **sequences),
         reverse=True,
     )
     # Weight and input gradients: one matrix product over all (time * batch) rows each.
     d_input_rows, d_kernel, d_recurrent_kernel, d_bias = cell.weight_gradients(
-        rows(inputs), rows(d_pre), rows(saved), rows(previous_states[0]), kernel)
+        rows(inputs), step_rows(d_steps, valid),
+        {name: rows(sequence) for name, sequence in sequences.items()},
+        rows(previous_states[0]), kernel)
     return (d_input_rows.reshape(inputs.shape), d_kernel, d_recurrent_kernel, d_bias,
             d_initial_states, None)
 
