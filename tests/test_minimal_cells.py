@@ -173,6 +173,18 @@ def test_unknown_batch_and_time_sizes_in_a_tf_function(name):
 
     fast, _ = twin_layers(name, return_sequences=True, go_backwards=True)
     signature = [tf.TensorSpec((None, None, FEATURES)), tf.TensorSpec((None, None), tf.bool)]
-    traced = tf.function(lambda x, mask: fast(x, mask=mask), input_signature=signature)
-    x, mask = inputs(7), MASKS["right"]
-    np.testing.assert_allclose(traced(x, mask), fast(x, mask=mask), atol=1e-6)
+
+    def outputs_and_gradients(x, mask):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            outputs = fast(x, mask=mask)
+            loss = tf.reduce_sum(outputs * tf.sin(tf.cumsum(tf.ones_like(outputs), axis=1)))
+        return [outputs, *tape.gradient(loss, [*fast.trainable_weights, x])]
+
+    traced = tf.function(outputs_and_gradients, input_signature=signature)
+    # 7 steps: more spans of time (`LINEAR_SPANS`) than steps on TensorFlow, so the last
+    # is empty; 2 steps leave most of them empty.
+    for length in (TIME, 2):
+        x, mask = tf.constant(inputs(7)[:, :length]), tf.constant(MASKS["right"][:, :length])
+        for got, want in zip(traced(x, mask), outputs_and_gradients(x, mask)):
+            np.testing.assert_allclose(got, want, atol=1e-6)

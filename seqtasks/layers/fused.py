@@ -3,16 +3,16 @@
 
 A fused recurrence runs a standard cell over a time-major sequence with a hand-written
 backward pass. The forward loop projects each step's inputs (faster on a CPU than one
-product over the whole sequence before the loop, on both backends). The backward pass first computes, for all steps at once, every factor of the step's
-derivatives that does not depend on the incoming gradient (large element-wise
-operations); the backward loop then only multiplies by these factors and runs the
-recurrent matrix product (a loop step costs a few operations, which is what matters on a
-CPU, where each operation of a loop step has a fixed cost); the gradients of the kernel,
-recurrent kernel, bias and inputs are then one large matrix product each, over the rows
-of many steps at once (all of them, or a span at a time: `tf_fused`), instead of a small
-one per step. A cell's equations (`fused_lstm.LSTM`,
-`fused_gru.GRU`) are written in `keras.ops`, so they run on either backend; each backend
-module supplies the scans and the custom gradient.
+product over the whole sequence before the loop, on both backends). The backward pass
+first computes, for all steps at once, every factor of the step's derivatives that does
+not depend on the incoming gradient (large element-wise operations); the backward loop
+then only multiplies by these factors and runs the recurrent matrix product (a loop step
+costs a few operations, which is what matters on a CPU, where each operation of a loop
+step has a fixed cost); the gradients of the kernel, recurrent kernel, bias and inputs
+are then one large matrix product each, over the rows of many steps at once (all of
+them, or a span at a time: `tf_fused`), instead of a small one per step. A cell's
+equations (`fused_lstm.LSTM`, `fused_gru.GRU`) are written in `keras.ops`, so they run
+on either backend; each backend module supplies the scans and the custom gradient.
 
 A cell is an object with:
 

@@ -26,8 +26,12 @@ def _run(a, b, initial, reverse=False):
 
 def linear_recurrence(a, b, initial):
     """The states h_1..h_T (time, batch, units) of time-major `a` and `b` from `initial`
-    (batch, units); any of them may be a variable (a stateful layer's state)."""
-    return _with_gradient(tf.identity(a), tf.identity(b), tf.identity(initial))
+    (batch, units); any of them may be a variable (a stateful layer's state). T may be 0
+    (`tf.scan` cannot stack no step whose shape is not fully known)."""
+    a, b, initial = tf.identity(a), tf.identity(b), tf.identity(initial)
+    if a.shape[0] is not None:
+        return _with_gradient(a, b, initial) if a.shape[0] else b
+    return tf.cond(tf.shape(a)[0] > 0, lambda: _with_gradient(a, b, initial), lambda: b)
 
 
 @tf.custom_gradient
