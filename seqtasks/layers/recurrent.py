@@ -12,10 +12,12 @@ from seqtasks.layers.spans import final_state, time_spans
 from seqtasks.validation import one_of
 
 # Spans of time of a minimal cell's layer, per backend (`Recurrent._linear_loop`): on
-# TensorFlow 8, measured with `benchmarks/rnn_throughput.py --length 512` on 2 CPU cores
-# (minLSTM 2.6x keras GRU's tokens/s in one span, 2.8x in 4, 3.4x in 8, 3.2x in 16); JAX
-# runs one (XLA on a CPU runs one operation at a time).
+# TensorFlow up to 8 of at least 64 steps, measured with `benchmarks/rnn_throughput.py`
+# on 2 CPU cores (length 512: minLSTM 2.6x keras GRU's tokens/s in one span, 2.8x in 4,
+# 3.4x in 8, 3.2x in 16; length 50: 3.0x in one span, 2.6x in 8); JAX runs one (XLA on a
+# CPU runs one operation at a time).
 LINEAR_SPANS = {"tensorflow": 8}
+SHORTEST_LINEAR_SPAN = 64
 
 
 def _cpu_fused(name, *args, **kwargs):
@@ -169,7 +171,7 @@ class Recurrent(keras.layers.RNN):
         state = initial_state[0] if isinstance(initial_state, (list, tuple)) else initial_state
         parts = []
         count = LINEAR_SPANS.get(keras.backend.backend(), 1)
-        for start, stop in time_spans(ops.shape(inputs)[0], count):
+        for start, stop in time_spans(ops.shape(inputs)[0], count, SHORTEST_LINEAR_SPAN):
             a, b = cell.scan_terms(cell.project_inputs(inputs[start:stop]))
             if valid is not None:
                 kept = valid[start:stop]

@@ -8,6 +8,8 @@ Example:
 
 >>> time_spans(10, 4)
 [(0, 3), (3, 6), (6, 9), (9, 10)]
+>>> time_spans(10, 4, shortest=6)
+[(0, 6), (6, 10)]
 >>> import numpy as np
 >>> final_state(np.zeros((0, 2, 3)), np.ones((2, 3))).tolist()
 [[1.0, 1.0, 1.0], [1.0, 1.0, 1.0]]
@@ -16,17 +18,18 @@ Example:
 from keras import ops
 
 
-def time_spans(time, count):
-    """(start, stop) bounds of at most `count` consecutive spans that cover `time` steps.
+def time_spans(time, count, shortest=1):
+    """(start, stop) bounds of at most `count` consecutive spans that cover `time` steps,
+    each of at least `shortest` steps (but the last).
 
     A static length (an int) gives only non-empty spans; a dynamic one (a tensor) gives
-    `count` spans with tensor bounds, of which the last ones are empty when ``time <
-    count``.
+    `count` spans with tensor bounds, of which the last ones are empty when the steps run
+    out.
     """
     if isinstance(time, int):
-        span = max(1, -(-time // count))
+        span = max(1, shortest, -(-time // count))
         return [(start, min(start + span, time)) for start in range(0, time, span)] or [(0, 0)]
-    span = (time + count - 1) // count
+    span = ops.maximum((time + count - 1) // count, shortest)
     return [(ops.minimum(k * span, time), ops.minimum((k + 1) * span, time))
             for k in range(count)]
 
