@@ -92,20 +92,22 @@ def _with_gradient(cell, valid):
                           for d, s in zip(d_last_others, initial_states[1:])))
             previous_states = tuple(map(previous, initial_states, states))
             weights = cell.backward_weights(recurrent_kernel)
-            sequences = steps(valid, d_h=d_hs,
-                              **cell.backward_sequences(states, previous_states, saved))
             d_input_parts, d_weight_parts = [], []
             for start, stop in reversed(time_spans(tf.shape(inputs)[0], CHUNKS)):
-                chunk = {name: sequence[start:stop] for name, sequence in sequences.items()}
+                # The span's derivative factors, computed while the loop runs the span after.
+                span = slice(start, stop)
+                factors = cell.backward_sequences(
+                    tuple(s[span] for s in states), tuple(s[span] for s in previous_states),
+                    saved[span])
+                chunk = steps(None if valid is None else valid[span], d_h=d_hs[span], **factors)
                 d_states, d_steps = _backward_chunk(
                     cell, chunk, d_states, weights,
                     cell.gradient_blocks * initial_states[0].shape[-1])
                 # The span's weight and input gradients: one matrix product over its rows each.
                 d_input_rows, *d_weights = cell.weight_gradients(
-                    rows(inputs[start:stop]), step_rows(d_steps, chunk.get("valid")),
-                    {name: rows(sequence) for name, sequence in chunk.items()
-                     if name not in ("d_h", "valid")},
-                    rows(previous_states[0][start:stop]), kernel)
+                    rows(inputs[span]), step_rows(d_steps, chunk.get("valid")),
+                    {name: rows(factor) for name, factor in factors.items()},
+                    rows(previous_states[0][span]), kernel)
                 d_input_parts.insert(0, d_input_rows)
                 d_weight_parts.append(d_weights)
             d_inputs = tf.reshape(tf.concat(d_input_parts, 0), tf.shape(inputs))
