@@ -114,6 +114,27 @@ def test_word_dropout_makes_words_unknown_in_training_and_leaves_inner_nodes():
     assert trees.Config().word_dropout > 0
 
 
+def test_bilstm_leaves_read_the_words_in_order_and_the_model_reloads(tmp_path):
+    lines = ["(3 (2 (2 a) (2 b)) (4 c))", "(3 (2 (2 c) (2 b)) (4 c))", "(1 a)"]
+    parsed = [parse_tree(line) for line in lines]
+    preprocessor = trees.Preprocessor.fit(parsed)
+    config = trees.Config(units=4, embedding_dim=4, leaves="bilstm", dropout=0.0, verbose=0)
+    model = trees.build(config, trees.Data({"train": parsed}, {}, preprocessor, None, None))
+    inputs = preprocessor.inputs(parsed)
+    leaves = keras.Model(model.inputs, model.get_layer("leaf_words_only").output)
+    states = keras.ops.convert_to_numpy(leaves(inputs))
+    words = inputs["tokens"] != 0
+    assert (states[~words] == 0).all() and (np.abs(states[words]).sum(-1) > 0).all()
+    # "b" is the second word of both trees; only its left neighbour differs.
+    b_first, b_second = states[0][inputs["tokens"][0] == inputs["tokens"][1][1]][0], \
+        states[1][inputs["tokens"][1] == inputs["tokens"][0][1]][0]
+    assert not np.allclose(b_first, b_second)
+    model.save(tmp_path / "model.keras")
+    reloaded = keras.saving.load_model(tmp_path / "model.keras")
+    np.testing.assert_allclose(reloaded.predict(inputs, verbose=0),
+                               model.predict(inputs, verbose=0), atol=1e-6)
+
+
 def test_prediction_input_may_have_labels_or_not():
     assert trees.parse_input("(3 (2 a) (4 b))", 1).words() == ["a", "b"]
     assert trees.parse_input("((the film) good)", 1).words() == ["the", "film", "good"]

@@ -18,18 +18,28 @@ Example:
 import keras
 
 from seqtasks.errors import ConfigError
+from seqtasks.layers.stack import recurrent_stack
 from seqtasks.layers.tree_lstm import TreeLSTM
 from seqtasks.layers.word_dropout import with_word_dropout
 
 COMPOSITIONS = ("binary", "childsum")
+LEAVES = ("embedding", "bilstm")
 
 
 @keras.saving.register_keras_serializable(package="seqtasks")
 class WordsOnly(keras.layers.Layer):
     """Zeroes the vectors of nodes without a word (token id 0): a constituency tree's
-    internal nodes get no input, only their children's states."""
+    internal nodes get no input, only their children's states. A mask on the vectors (the
+    leaf BiLSTM's) ends here: the Tree-LSTM takes every node."""
 
-    def call(self, vectors, tokens):
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.supports_masking = True
+
+    def compute_mask(self, vectors, tokens, mask=None):
+        return None
+
+    def call(self, vectors, tokens, mask=None):
         has_word = keras.ops.cast(keras.ops.not_equal(tokens, 0), vectors.dtype)
         return vectors * keras.ops.expand_dims(has_word, -1)
 
@@ -43,6 +53,7 @@ def build_tree_classifier(
     max_children=2,
     dropout=0.0,
     word_dropout=0.0,
+    leaves="embedding",
     seed=None,
     name="tree_classifier",
 ):
@@ -60,11 +71,16 @@ def build_tree_classifier(
         dropout: the dropout rate on the word vectors and on the states.
         word_dropout: in training, each word id becomes ``<unk>`` (1) with this
             probability (`WordDropout`; nodes without a word keep id 0).
+        leaves: what a word node reads: its "embedding", or "bilstm": the states of a
+            BiLSTM (``units // 2`` a direction) run over the sentence's words in order
+            (a tree's word nodes are in sentence order; the other nodes are masked).
         seed: seeds the word dropout.
         name: the model's name.
     """
     if composition not in COMPOSITIONS:
         raise ConfigError(f"composition must be one of {COMPOSITIONS}, got {composition!r}")
+    if leaves not in LEAVES:
+        raise ConfigError(f"leaves must be one of {LEAVES}, got {leaves!r}")
     if vocab_size < 2 or num_classes < 2:
         raise ConfigError(
             f"need vocab_size >= 2 and num_classes >= 2, got {vocab_size} and {num_classes}")
@@ -75,6 +91,11 @@ def build_tree_classifier(
         with_word_dropout(tokens, word_dropout, seed))
     x = WordsOnly(name="words_only")(x, tokens)
     x = keras.layers.Dropout(dropout, name="embedding_dropout")(x)
+    if leaves == "bilstm":
+        x = recurrent_stack("lstm", units=max(units // 2, 1), bidirectional=True,
+                            return_sequences=True, name="leaf_lstm")(
+            x, mask=keras.ops.not_equal(tokens, 0))
+        x = WordsOnly(name="leaf_words_only")(x, tokens)
     # The architecture idea: a node's state is composed from its children's, so a
     # phrase is read in its tree, one height of the whole batch at a time.
     states = TreeLSTM(units, kind=composition, name="tree_lstm")(x, children, levels)

@@ -37,7 +37,7 @@ from seqtasks.errors import ConfigError, DataError
 from seqtasks.metrics import classification_scores
 from seqtasks.models.accuracy import TokenAccuracy
 from seqtasks.models.classifier import build_classifier
-from seqtasks.models.tree_classifier import COMPOSITIONS, build_tree_classifier
+from seqtasks.models.tree_classifier import COMPOSITIONS, LEAVES, build_tree_classifier
 from seqtasks.plots import plot_confusion, plot_history
 from seqtasks.progress import phase
 from seqtasks.tasks.config import TaskConfig, like, setting
@@ -74,6 +74,9 @@ class Config(TaskConfig):
                                        "summed), auto: binary when no training node has "
                                        "more than two children",
                                choices=("auto",) + COMPOSITIONS)
+    leaves: str = setting("embedding", "what a word node reads: its embedding, or bilstm: "
+                                       "the states of a BiLSTM over the sentence's words",
+                          choices=LEAVES)
     monitor: str = setting("val_accuracy", "early stopping watches this (on the validation "
                                            "roots) and keeps its best epoch",
                            choices=("val_loss", "val_accuracy"))
@@ -282,7 +285,8 @@ def build(config, data):
         embedding_dim=config.embedding_dim, units=config.units,
         composition=preprocessor.composition,
         max_children=preprocessor.max_children or max_children_of(data.trees),
-        dropout=config.dropout, word_dropout=config.word_dropout, seed=config.seed)
+        dropout=config.dropout, word_dropout=config.word_dropout, leaves=config.leaves,
+        seed=config.seed)
     model.compile(optimizer=make_optimizer(config.learning_rate, config.clipnorm, config.ema),
                   loss=cross_entropy(), weighted_metrics=[TokenAccuracy()])
     return model
