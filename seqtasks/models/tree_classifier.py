@@ -57,7 +57,8 @@ def build_tree_classifier(
     seed=None,
     name="tree_classifier",
 ):
-    """Builds (uncompiled) Embedding -> Tree-LSTM -> Dropout -> Dense softmax per node.
+    """Builds (uncompiled) Embedding [-> leaf BiLSTM] -> Tree-LSTM -> Dropout -> Dense
+    softmax per node.
 
     Args:
         vocab_size: the number of token ids (0: a node without a word; 1: unknown).
