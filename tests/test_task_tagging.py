@@ -208,7 +208,7 @@ def test_config_defaults_and_checks():
     assert (config.char_features, config.char_filters, config.embedding_dim,
             config.min_freq, config.tag_column) == (True, 64, 100, 2, None)
     assert (config.output, config.char_encoder, config.word_dropout, config.dropout,
-            config.lowercase, config.ema) == ("crf", "cnn", 0.1, 0.33, True, 0.999)
+            config.lowercase, config.ema) == ("crf", "cnn", 0.25, 0.33, True, 0.999)
     assert (config.monitor, config.patience) == ("val_accuracy", 5)
     assert tagging.Config(tag_column="XPOS").tag_column == "xpos"
     assert tagging.Config(cell="tdnn", bidirectional=False).cell == "tdnn"
