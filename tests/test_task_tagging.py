@@ -170,14 +170,34 @@ def test_a_conll_line_with_the_wrong_column_count_is_a_data_error_naming_it(tmp_
         tagging.prepare(tagging.Config(data=folder, **FAST))
 
 
-def test_a_test_tag_unseen_in_training_is_a_data_error_naming_its_line(tmp_path):
+def test_a_valid_tag_unseen_in_training_is_a_data_error_naming_its_line(tmp_path):
+    folder = tmp_path / "data"
+    folder.mkdir()
+    write_conll(folder / "train.conll", SENTENCES * 3)
+    write_conll(folder / "valid.conll", [SENTENCES[0], (["Paris", "O"], ["B-LOC", "O"])])
+    write_conll(folder / "test.conll", SENTENCES)
+    with pytest.raises(DataError, match=r"valid\.conll:6: tag 'B-LOC' does not occur"):
+        tagging.prepare(tagging.Config(data=folder, **FAST))
+
+
+def test_test_tags_unseen_in_training_are_noted_at_their_line_and_count_as_errors(
+        tmp_path, capsys):
+    """As in CoNLL-2000, whose test set has I-LST and whose training set does not."""
     folder = tmp_path / "data"
     folder.mkdir()
     write_conll(folder / "train.conll", SENTENCES * 3)
     write_conll(folder / "valid.conll", SENTENCES)
-    write_conll(folder / "test.conll", [SENTENCES[0], (["Paris", "O"], ["B-LOC", "O"])])
-    with pytest.raises(DataError, match=r"test\.conll:6: tag 'B-LOC' does not occur"):
-        tagging.prepare(tagging.Config(data=folder, **FAST))
+    write_conll(folder / "test.conll", [SENTENCES[0], (["Paris", "Rome"], ["B-LOC", "B-LOC"])])
+    data = tagging.prepare(tagging.Config(data=folder, **{**FAST, "verbose": 1}))
+    note = capsys.readouterr().out.strip().splitlines()[-1]
+    assert note.endswith("test.conll:6: test tags that do not occur in the training "
+                         "sentences count as errors (the model cannot predict them): "
+                         "'B-LOC' (2)"), note
+    model = tagging.build(tagging.Config(**FAST), data)
+    metrics = tagging.evaluate(model, data, tagging.Config(**FAST))
+    assert metrics["unseen_tag_tokens"] == 2
+    gold_tokens = sum(len(tags) for _, tags in data.sentences["test"])
+    assert metrics["accuracy"] <= (gold_tokens - 2) / gold_tokens
 
 
 def test_a_conllu_folder_without_valid_or_test_holds_them_out_of_train(tmp_path):

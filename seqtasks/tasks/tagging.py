@@ -328,13 +328,44 @@ def line_of_tag(path, tag, tag_column):
     return None
 
 
+def unseen_tags(sentences, tags):
+    """The tags of `sentences` that are not in `tags`, each with its number of tokens,
+    in order of first occurrence.
+
+    >>> unseen_tags([(["a", "b", "c"], ["O", "I-LST", "I-LST"])], {"O"})
+    {'I-LST': 2}
+    """
+    found = {}
+    for _, row in sentences:
+        for tag in row:
+            if tag not in tags:
+                found[tag] = found.get(tag, 0) + 1
+    return found
+
+
 def check_tags(sentences, tags, path, tag_column):
-    """A DataError naming `path` and its line if a tag of `sentences` is not in `tags`."""
-    unknown = next((tag for _, row in sentences for tag in row if tag not in tags), None)
+    """A DataError naming `path` and its line if a tag of `sentences` is not in `tags`
+    (the validation sentences: their tags feed the validation loss)."""
+    unknown = next(iter(unseen_tags(sentences, tags)), None)
     if unknown is not None:
         raise DataError(f"tag {unknown!r} does not occur in the training sentences, so the "
                         f"model cannot predict it", path=path,
                         line=line_of_tag(path, unknown, tag_column))
+
+
+def unseen_test_tags_note(sentences, tags, path, tag_column):
+    """A line saying which test tags training never shows (they count as errors: the
+    model cannot predict them), located at the first one; None if there are none.
+    Standard test sets have such tags (CoNLL-2000's test has I-LST, its training data
+    only B-LST)."""
+    found = unseen_tags(sentences, tags)
+    if not found:
+        return None
+    line = line_of_tag(path, next(iter(found)), tag_column)
+    where = f"{path}:{line}" if line else f"{path}"
+    listed = ", ".join(f"{tag!r} ({count})" for tag, count in found.items())
+    return (f"note: {where}: test tags that do not occur in the training sentences count as "
+            f"errors (the model cannot predict them): {listed}")
 
 
 def tagged_batches(preprocessor, sentences, batch_size, shuffle=True, seed=0):
@@ -349,13 +380,17 @@ def tagged_batches(preprocessor, sentences, batch_size, shuffle=True, seed=0):
 
 
 def prepare(config):
-    """Reads the splits, fits the vocabularies on train, checks that valid and test use
-    only training tags, and batches train and valid."""
+    """Reads the splits, fits the vocabularies on train, checks that valid uses only
+    training tags (test tags unseen in training are noted: they count as errors), and
+    batches train and valid."""
     sentences, paths = read_splits(config)
     preprocessor = Preprocessor.fit(sentences["train"], config.min_freq, config.char_features,
                                     lowercase=config.lowercase)
-    for split in ("valid", "test"):
-        check_tags(sentences[split], preprocessor.tags, paths[split], config.tag_column)
+    check_tags(sentences["valid"], preprocessor.tags, paths["valid"], config.tag_column)
+    note = unseen_test_tags_note(sentences["test"], preprocessor.tags, paths["test"],
+                                 config.tag_column)
+    if note and config.verbose:
+        print(note, flush=True)
     train = tagged_batches(preprocessor, sentences["train"], config.batch_size,
                            seed=config.seed)
     valid = tagged_batches(preprocessor, sentences["valid"], config.batch_size, shuffle=False)
@@ -412,7 +447,8 @@ def tag_split(model, data, split, batch_size):
 def evaluate(model, data, config):
     """Test token accuracy, entity F1 (BIO tags only), the rate of and accuracy on words
     outside the vocabulary (oov: ``<unk>`` to the model) and on words unseen in training,
-    validation accuracy and the test confusion matrix."""
+    validation accuracy, the test tokens whose tag training never shows (counted as
+    errors) and the test confusion matrix (of the training tags)."""
     with phase("tagging the test and validation sentences", config.verbose):
         token_lists, gold, predicted = tag_split(model, data, "test", config.batch_size)
         _, valid_gold, valid_predicted = tag_split(model, data, "valid", config.batch_size)
@@ -426,6 +462,8 @@ def evaluate(model, data, config):
             **unknown_word_scores(token_lists, gold, predicted, training_words.__contains__,
                                   "unseen"),
             "valid_accuracy": tagging_scores(valid_gold, valid_predicted)["accuracy"],
+            "unseen_tag_tokens": sum(unseen_tags(data.sentences["test"],
+                                                 preprocessor.tags).values()),
             **coverage_metrics(config.embeddings, data.preprocessor.words),
             "test_sentences": len(token_lists), "parameters": model.count_params(),
             "confusion_matrix": matrix.tolist(), "tags": tags}
