@@ -67,17 +67,31 @@ def test_fixed_settings_and_the_model_choice_are_checked():
     assert relations.Config().model == "tree"
 
 
-def test_a_test_relation_missing_from_training_names_its_line(treebank, capsys):
-    test = treebank / "x-ud-test.conllu"
-    lines = test.read_text(encoding="utf-8").splitlines()
+def relabel_third_line(path, relation):
+    lines = path.read_text(encoding="utf-8").splitlines()
     fields = lines[2].split("\t")
-    fields[7] = "reparandum"
+    fields[7] = relation
     lines[2] = "\t".join(fields)
-    test.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def test_a_valid_relation_missing_from_training_names_its_line(treebank, capsys):
+    relabel_third_line(treebank / "x-ud-dev.conllu", "reparandum")
     assert cli(["run", "relations", "--data", str(treebank), *TINY]) == 2
     error = capsys.readouterr().err.strip()
-    assert error.endswith("x-ud-test.conllu:3: relation 'reparandum' does not occur in the "
+    assert error.endswith("x-ud-dev.conllu:3: relation 'reparandum' does not occur in the "
                           "training sentences, so the model cannot predict it")
+
+
+def test_a_test_relation_missing_from_training_is_noted_and_stays_a_gold_label(
+        treebank, capsys):
+    relabel_third_line(treebank / "x-ud-test.conllu", "reparandum")
+    data = relations.prepare(relations.Config(data=treebank, verbose=1, min_freq=1))
+    assert capsys.readouterr().out.strip().endswith(
+        "x-ud-test.conllu:3: test relations that do not occur in the training sentences "
+        "count as errors (the model cannot predict them): 'reparandum' (1)")
+    gold = [relation for sentence in data.sentences["test"] for relation in sentence[2]]
+    assert gold.count("reparandum") == 1 and "reparandum" not in data.preprocessor.relations
 
 
 def test_prediction_input_is_words_with_heads():

@@ -37,7 +37,8 @@ from seqtasks.models.relation_classifier import INPUTS, MODELS, build_relation_c
 from seqtasks.plots import plot_confusion, plot_history
 from seqtasks.progress import phase
 from seqtasks.tasks.config import TaskConfig, like, setting
-from seqtasks.tasks.tagging import line_of_tag, tokens_of
+from seqtasks.tasks.tagging import (line_of_tag, tokens_of, unseen_labels,
+                                     unseen_test_labels_note)
 from seqtasks.training import cross_entropy, make_optimizer, predict_batch
 from seqtasks.validation import positive_int
 
@@ -216,9 +217,10 @@ def read_splits(config):
 
 
 def check_relations(sentences, relations, path):
-    """A DataError naming `path` and the line of a relation the training files lack."""
-    unknown = next((relation for sentence in sentences for relation in sentence[2]
-                    if relation not in relations), None)
+    """A DataError naming `path` and the line of a relation the training files lack (the
+    validation sentences: their relations feed the validation loss)."""
+    unknown = next(iter(unseen_labels((sentence[2] for sentence in sentences), relations)),
+                   None)
     if unknown is not None:
         raise DataError(f"relation {unknown!r} does not occur in the training sentences, so "
                         f"the model cannot predict it", path=path,
@@ -239,12 +241,17 @@ def relation_batches(preprocessor, sentences, model, batch_size, shuffle=True, s
 
 
 def prepare(config):
-    """Reads the splits, fits the vocabularies on train, checks that valid and test use
-    only training relations, and batches train and valid."""
+    """Reads the splits, fits the vocabularies on train, checks that valid uses only
+    training relations (test relations unseen in training are noted: they count as
+    errors), and batches train and valid."""
     sentences, paths = read_splits(config)
     preprocessor = Preprocessor.fit(sentences["train"], config.min_freq, config.lowercase)
-    for split in ("valid", "test"):
-        check_relations(sentences[split], preprocessor.relations, paths[split])
+    check_relations(sentences["valid"], preprocessor.relations, paths["valid"])
+    note = unseen_test_labels_note((sentence[2] for sentence in sentences["test"]),
+                                   preprocessor.relations, paths["test"], "deprel",
+                                   noun="relations")
+    if note and config.verbose:
+        print(note, flush=True)
     train = relation_batches(preprocessor, sentences["train"], config.model, config.batch_size,
                              seed=config.seed)
     valid = relation_batches(preprocessor, sentences["valid"], config.model, config.batch_size,

@@ -328,44 +328,44 @@ def line_of_tag(path, tag, tag_column):
     return None
 
 
-def unseen_tags(sentences, tags):
-    """The tags of `sentences` that are not in `tags`, each with its number of tokens,
-    in order of first occurrence.
+def unseen_labels(label_rows, known):
+    """The labels of `label_rows` (one list a sentence) that are not in `known`, each
+    with its number of tokens, in order of first occurrence.
 
-    >>> unseen_tags([(["a", "b", "c"], ["O", "I-LST", "I-LST"])], {"O"})
+    >>> unseen_labels([["O", "I-LST", "I-LST"]], {"O"})
     {'I-LST': 2}
     """
     found = {}
-    for _, row in sentences:
-        for tag in row:
-            if tag not in tags:
-                found[tag] = found.get(tag, 0) + 1
+    for row in label_rows:
+        for label in row:
+            if label not in known:
+                found[label] = found.get(label, 0) + 1
     return found
 
 
 def check_tags(sentences, tags, path, tag_column):
     """A DataError naming `path` and its line if a tag of `sentences` is not in `tags`
     (the validation sentences: their tags feed the validation loss)."""
-    unknown = next(iter(unseen_tags(sentences, tags)), None)
+    unknown = next(iter(unseen_labels((row for _, row in sentences), tags)), None)
     if unknown is not None:
         raise DataError(f"tag {unknown!r} does not occur in the training sentences, so the "
                         f"model cannot predict it", path=path,
                         line=line_of_tag(path, unknown, tag_column))
 
 
-def unseen_test_tags_note(sentences, tags, path, tag_column):
-    """A line saying which test tags training never shows (they count as errors: the
-    model cannot predict them), located at the first one; None if there are none.
-    Standard test sets have such tags (CoNLL-2000's test has I-LST, its training data
+def unseen_test_labels_note(label_rows, known, path, column, noun="tags"):
+    """A line saying which test labels training never shows (they count as errors: the
+    model cannot predict them), located at the first one's line; None if there are none.
+    Standard test sets have such labels (CoNLL-2000's test has I-LST, its training data
     only B-LST)."""
-    found = unseen_tags(sentences, tags)
+    found = unseen_labels(label_rows, known)
     if not found:
         return None
-    line = line_of_tag(path, next(iter(found)), tag_column)
+    line = line_of_tag(path, next(iter(found)), column)
     where = f"{path}:{line}" if line else f"{path}"
-    listed = ", ".join(f"{tag!r} ({count})" for tag, count in found.items())
-    return (f"note: {where}: test tags that do not occur in the training sentences count as "
-            f"errors (the model cannot predict them): {listed}")
+    listed = ", ".join(f"{label!r} ({count})" for label, count in found.items())
+    return (f"note: {where}: test {noun} that do not occur in the training sentences count "
+            f"as errors (the model cannot predict them): {listed}")
 
 
 def tagged_batches(preprocessor, sentences, batch_size, shuffle=True, seed=0):
@@ -387,8 +387,8 @@ def prepare(config):
     preprocessor = Preprocessor.fit(sentences["train"], config.min_freq, config.char_features,
                                     lowercase=config.lowercase)
     check_tags(sentences["valid"], preprocessor.tags, paths["valid"], config.tag_column)
-    note = unseen_test_tags_note(sentences["test"], preprocessor.tags, paths["test"],
-                                 config.tag_column)
+    note = unseen_test_labels_note((tags for _, tags in sentences["test"]), preprocessor.tags,
+                                   paths["test"], config.tag_column)
     if note and config.verbose:
         print(note, flush=True)
     train = tagged_batches(preprocessor, sentences["train"], config.batch_size,
@@ -462,8 +462,8 @@ def evaluate(model, data, config):
             **unknown_word_scores(token_lists, gold, predicted, training_words.__contains__,
                                   "unseen"),
             "valid_accuracy": tagging_scores(valid_gold, valid_predicted)["accuracy"],
-            "unseen_tag_tokens": sum(unseen_tags(data.sentences["test"],
-                                                 preprocessor.tags).values()),
+            "unseen_tag_tokens": sum(unseen_labels((tags for _, tags in data.sentences["test"]),
+                                                   preprocessor.tags).values()),
             **coverage_metrics(config.embeddings, data.preprocessor.words),
             "test_sentences": len(token_lists), "parameters": model.count_params(),
             "confusion_matrix": matrix.tolist(), "tags": tags}
