@@ -106,7 +106,7 @@ class Config(TaskConfig):
                                      "likely tag sequence under a linear-chain CRF",
                           choices=OUTPUTS)
     word_dropout: float = setting(0.25, "in training, replace each word by <unk> with this "
-                                       "probability (the unknown-word path learns)",
+                                        "probability (the unknown-word path learns)",
                                   check=rate)
     char_features: bool = setting(True, "add character features to each word (they give "
                                          "unseen words a vector from their spelling)")
