@@ -37,8 +37,7 @@ from seqtasks.models.relation_classifier import INPUTS, MODELS, build_relation_c
 from seqtasks.plots import plot_confusion, plot_history
 from seqtasks.progress import phase
 from seqtasks.tasks.config import TaskConfig, like, setting
-from seqtasks.tasks.tagging import (line_of_tag, tokens_of, unseen_labels,
-                                     unseen_test_labels_note)
+from seqtasks.tasks.tagging import check_labels, tokens_of
 from seqtasks.training import cross_entropy, make_optimizer, predict_batch
 from seqtasks.validation import positive_int
 
@@ -216,17 +215,6 @@ def read_splits(config):
     return read_data_splits(config.data, "dependencies", SUFFIXES, read_dependencies, config.seed)
 
 
-def check_relations(sentences, relations, path):
-    """A DataError naming `path` and the line of a relation the training files lack (the
-    validation sentences: their relations feed the validation loss)."""
-    unknown = next(iter(unseen_labels((sentence[2] for sentence in sentences), relations)),
-                   None)
-    if unknown is not None:
-        raise DataError(f"relation {unknown!r} does not occur in the training sentences, so "
-                        f"the model cannot predict it", path=path,
-                        line=line_of_tag(path, unknown, "deprel"))
-
-
 def relation_batches(preprocessor, sentences, model, batch_size, shuffle=True, seed=0):
     """`LengthBatches` of ``(inputs, relation ids, weights)``, weight 1 at the words and
     0 at the padding (whose label -1 becomes 0)."""
@@ -246,12 +234,9 @@ def prepare(config):
     errors), and batches train and valid."""
     sentences, paths = read_splits(config)
     preprocessor = Preprocessor.fit(sentences["train"], config.min_freq, config.lowercase)
-    check_relations(sentences["valid"], preprocessor.relations, paths["valid"])
-    note = unseen_test_labels_note((sentence[2] for sentence in sentences["test"]),
-                                   preprocessor.relations, paths["test"], "deprel",
-                                   noun="relations")
-    if note and config.verbose:
-        print(note, flush=True)
+    check_labels((sentence[2] for sentence in sentences["valid"]),
+                 (sentence[2] for sentence in sentences["test"]), preprocessor.relations,
+                 paths, "deprel", config.verbose, noun="relation")
     train = relation_batches(preprocessor, sentences["train"], config.model, config.batch_size,
                              seed=config.seed)
     valid = relation_batches(preprocessor, sentences["valid"], config.model, config.batch_size,

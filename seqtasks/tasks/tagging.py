@@ -34,6 +34,7 @@ named-entity sentences.
 [[('Jordan', 'B-PER'), ('told', 'O'), ('reporters', 'O')]]
 """
 
+import collections
 import dataclasses
 from pathlib import Path
 
@@ -329,43 +330,38 @@ def line_of_tag(path, tag, tag_column):
 
 
 def unseen_labels(label_rows, known):
-    """The labels of `label_rows` (one list a sentence) that are not in `known`, each
-    with its number of tokens, in order of first occurrence.
+    """A `collections.Counter` of the labels of `label_rows` (one list a sentence) that
+    are not in `known`: their tokens, in order of first occurrence.
 
-    >>> unseen_labels([["O", "I-LST", "I-LST"]], {"O"})
+    >>> dict(unseen_labels([["O", "I-LST", "I-LST"]], {"O"}))
     {'I-LST': 2}
     """
-    found = {}
-    for row in label_rows:
-        for label in row:
-            if label not in known:
-                found[label] = found.get(label, 0) + 1
-    return found
+    return collections.Counter(label for row in label_rows for label in row
+                               if label not in known)
 
 
-def check_tags(sentences, tags, path, tag_column):
-    """A DataError naming `path` and its line if a tag of `sentences` is not in `tags`
-    (the validation sentences: their tags feed the validation loss)."""
-    unknown = next(iter(unseen_labels((row for _, row in sentences), tags)), None)
+def check_labels(valid_rows, test_rows, known, paths, column, verbose, noun="tag"):
+    """Checks the validation and test labels (one list a sentence) against the training
+    labels `known`; `paths` names each split's file, `column` the labels' field.
+
+    A validation label that training never shows is a DataError naming its file and
+    line (validation labels feed the validation loss). Test labels that training never
+    shows only get a note naming the first one's line (unless not `verbose`): they count
+    as errors, since the model cannot predict them, and standard test sets have such
+    labels (CoNLL-2000's test has I-LST, its training data only B-LST).
+    """
+    unknown = next(iter(unseen_labels(valid_rows, known)), None)
     if unknown is not None:
-        raise DataError(f"tag {unknown!r} does not occur in the training sentences, so the "
-                        f"model cannot predict it", path=path,
-                        line=line_of_tag(path, unknown, tag_column))
-
-
-def unseen_test_labels_note(label_rows, known, path, column, noun="tags"):
-    """A line saying which test labels training never shows (they count as errors: the
-    model cannot predict them), located at the first one's line; None if there are none.
-    Standard test sets have such labels (CoNLL-2000's test has I-LST, its training data
-    only B-LST)."""
-    found = unseen_labels(label_rows, known)
-    if not found:
-        return None
-    line = line_of_tag(path, next(iter(found)), column)
-    where = f"{path}:{line}" if line else f"{path}"
-    listed = ", ".join(f"{label!r} ({count})" for label, count in found.items())
-    return (f"note: {where}: test {noun} that do not occur in the training sentences count "
-            f"as errors (the model cannot predict them): {listed}")
+        raise DataError(f"{noun} {unknown!r} does not occur in the training sentences, so "
+                        f"the model cannot predict it", path=paths["valid"],
+                        line=line_of_tag(paths["valid"], unknown, column))
+    found = unseen_labels(test_rows, known)
+    if found and verbose:
+        line = line_of_tag(paths["test"], next(iter(found)), column)
+        where = f"{paths['test']}:{line}" if line else f"{paths['test']}"
+        listed = ", ".join(f"{label!r} ({count})" for label, count in found.items())
+        print(f"note: {where}: test {noun}s that do not occur in the training sentences "
+              f"count as errors (the model cannot predict them): {listed}", flush=True)
 
 
 def tagged_batches(preprocessor, sentences, batch_size, shuffle=True, seed=0):
@@ -386,11 +382,9 @@ def prepare(config):
     sentences, paths = read_splits(config)
     preprocessor = Preprocessor.fit(sentences["train"], config.min_freq, config.char_features,
                                     lowercase=config.lowercase)
-    check_tags(sentences["valid"], preprocessor.tags, paths["valid"], config.tag_column)
-    note = unseen_test_labels_note((tags for _, tags in sentences["test"]), preprocessor.tags,
-                                   paths["test"], config.tag_column)
-    if note and config.verbose:
-        print(note, flush=True)
+    check_labels((tags for _, tags in sentences["valid"]),
+                 (tags for _, tags in sentences["test"]), preprocessor.tags, paths,
+                 config.tag_column, config.verbose)
     train = tagged_batches(preprocessor, sentences["train"], config.batch_size,
                            seed=config.seed)
     valid = tagged_batches(preprocessor, sentences["valid"], config.batch_size, shuffle=False)
