@@ -30,7 +30,12 @@ from seqtasks.layers.spans import time_spans
 
 # Spans of time of the backward pass (`_with_gradient`): 4 and 5 measured fastest for
 # (batch 64, 100 steps, 256 units) on 2 CPU cores, 55 ms against 65 ms for one span.
+# Narrower layers take one span: each span adds operations, and their steps are too
+# cheap for the overlap to pay (bidirectional LSTM, 2-core Intel Xeon, forward and
+# backward: 128 units, 60 steps 47 against 53 ms; 150 units, 50 steps 60 against 65-71 ms;
+# 200 units 67-72 against 76-78 ms).
 CHUNKS = 4
+SPAN_UNITS = 256  # the narrowest layer whose backward pass runs in `CHUNKS` spans
 
 
 def _forward(cell, inputs, kernel, weights, bias, initial_states, valid):
@@ -75,9 +80,10 @@ def _with_gradient(cell, valid):
     of `cell` over a time-major sequence whose steps `valid` (None: all) marks, with its
     hand-written gradient.
 
-    The backward pass runs in `CHUNKS` spans of time, last first; the weight gradients of
-    a span (large matrix products) are computed while the loop runs the next span, on the
-    other core (TensorFlow runs independent operations at once).
+    The backward pass of a layer of `SPAN_UNITS` units or more runs in `CHUNKS` spans of
+    time, last first; the weight gradients of a span (large matrix products) are computed
+    while the loop runs the next span, on the other core (TensorFlow runs independent
+    operations at once).
     """
 
     @tf.custom_gradient
@@ -93,7 +99,9 @@ def _with_gradient(cell, valid):
             previous_states = tuple(map(previous, initial_states, states))
             weights = cell.backward_weights(recurrent_kernel)
             d_input_parts, d_weight_parts = [], []
-            for start, stop in reversed(time_spans(tf.shape(inputs)[0], CHUNKS)):
+            units = initial_states[0].shape[-1]
+            spans = CHUNKS if units >= SPAN_UNITS else 1
+            for start, stop in reversed(time_spans(tf.shape(inputs)[0], spans)):
                 # The span's derivative factors, computed while the loop runs the span after.
                 span = slice(start, stop)
                 factors = cell.backward_sequences(
@@ -102,7 +110,7 @@ def _with_gradient(cell, valid):
                 chunk = steps(None if valid is None else valid[span], d_h=d_hs[span], **factors)
                 d_states, d_steps = _backward_chunk(
                     cell, chunk, d_states, weights,
-                    cell.gradient_blocks * initial_states[0].shape[-1])
+                    cell.gradient_blocks * units)
                 # The span's weight and input gradients: one matrix product over its rows each.
                 d_input_rows, *d_weights = cell.weight_gradients(
                     rows(inputs[span]), step_rows(d_steps, chunk.get("valid")),
