@@ -7,8 +7,10 @@ summary of the whole sentence, goes to a softmax classifier: many inputs, one ou
 
 The embedded dataset is built so that word order matters: negation scopes over
 intensified adjectives ("not at all disappointing") and contrast clauses ("although the
-plot was dull , the acting is superb"). A bag-of-words model (tf-idf of uni- and bigrams
-with logistic regression, trained on the same split) is reported beside it.
+plot was dull , the acting is superb"). A linear model of the words and word pairs is
+trained after it and mixed in as far as the validation loss says it helps. A bag-of-words
+model (tf-idf of uni- and bigrams with logistic regression, trained on the same split) is
+reported beside it.
 
     python recipes/sentiment.py --out runs/sentiment
     python recipes/sentiment.py --data ../shared/data/sst2 --out runs/sst2
@@ -42,6 +44,11 @@ def main(argv=None):
 
         # ## Training: checkpoints every epoch, early stopping on validation accuracy.
         history = train(model, data, config, work)
+
+        # ## A bag of n-grams beside it: a linear model of the words and word pairs, trained
+        # on the same batches, its probabilities mixed with the recurrent classifier's
+        # with the weight the validation loss prefers (`--no-ngrams`: not trained).
+        model = sentiment.finish(model, data, config, work)
 
         # ## Evaluation on the test split, against the bag-of-words baseline.
         metrics = {**sentiment.evaluate(model, data, config), **training_summary(history)}

@@ -21,7 +21,8 @@ ROOT = Path(__file__).resolve().parents[1]
 # pytest tests/test_gated_graph.py (not in this run, to keep the suite within CI's time).
 JAX_RUNS = {
     "tests/test_backends.py::test_cell_and_layer_tests_pass_on_jax": (
-        ["tests/test_cells.py", "tests/test_layers.py", "tests/test_minimal_cells.py", "-k",
+        ["tests/test_cells.py", "tests/test_layers.py", "tests/test_minimal_cells.py",
+         "tests/test_ngram_classifier.py", "-k",
          "not (save_and_load and (layernorm or peephole or noforget or resetbefore or "
          "minimal or narx or mingru or minlstm)) and not (test_minimal_cells and not (holes "
          "or forms))"],

@@ -70,7 +70,8 @@ def test_a_run_writes_the_run_folder_and_loads_back_as_a_predictor(sst_like, tmp
     assert recipe.returncode == 0, stderr[-2000:]
     assert stderr == ""
     recipe_metrics = json.loads((tmp_path / "recipe" / "metrics.json").read_text())
-    for name in ("accuracy", "f1", "baseline_accuracy", "confusion_matrix", "epochs"):
+    for name in ("accuracy", "f1", "baseline_accuracy", "confusion_matrix", "epochs",
+                 "ngram_weight"):
         assert recipe_metrics[name] == metrics[name], name
 
 
@@ -87,6 +88,9 @@ def check_run(sst_like, out):
     assert 0.0 <= metrics["accuracy"] <= 1.0 and 0.0 <= metrics["baseline_accuracy"] <= 1.0
     assert np.sum(metrics["confusion_matrix"]) == 24 and metrics["classes"] == ["0", "1"]
     assert metrics["epochs"] == 1 and len(pd.read_csv(out / "history.csv")) == 1
+    # The bag-of-n-grams model trained after it (its own history) and mixed in.
+    assert 0.0 <= metrics["ngram_weight"] <= 1.0 and (out / "ngrams" / "history.csv").exists()
+    assert 0.0 <= metrics["recurrent_accuracy"] <= 1.0 and 0.0 <= metrics["ngram_accuracy"] <= 1.0
     saved = json.loads((out / "config.json").read_text())
     assert saved["task"] == "sentiment" and saved["config"]["data"] == str(sst_like)
     assert saved["config"]["ema"] == 0.999 and "None" not in (out / "config.json").read_text()
@@ -124,14 +128,16 @@ def test_missing_valid_and_test_splits_are_held_out_of_train(tmp_path):
 
 
 @pytest.mark.e2e
-def test_default_embedded_data_runs(tmp_path):
+def test_default_embedded_data_runs_and_no_ngrams_keeps_the_recurrent_classifier(tmp_path):
     out = tmp_path / "run"
-    argv = ["--out", str(out), *TINY]
+    argv = ["--out", str(out), *TINY, "--no-ngrams"]
     argv[argv.index("--max-seconds") + 1] = "1"
     assert main(argv) == 0
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["test_examples"] == 1000
     assert metrics["baseline_accuracy"] < 0.8  # word order matters in the embedded data
+    assert "ngram_weight" not in metrics and not (out / "ngrams").exists()
+    assert seqtasks.load(out).model.name == "classifier"
 
 
 def test_unknown_label_in_test_is_a_one_line_error_naming_file_and_line(sst_like, tmp_path,

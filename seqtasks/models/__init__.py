@@ -1,5 +1,6 @@
 """Keras graph builders of the task architectures: classifier, tagger, language model,
-translator, sequence autoencoder, tree classifier, relation classifier; and the
+translator, sequence autoencoder, tree classifier, relation classifier, the bag-of-n-grams
+classifier and mixtures of classifiers; and the
 `accuracy.TokenAccuracy` metric they are compiled with.
 
 Importing this package (as ``import seqtasks`` does) registers every custom layer the
@@ -11,7 +12,8 @@ models use, so ``keras.saving.load_model`` reads any saved seqtasks model.
 """
 
 from seqtasks.models import (accuracy, autoencoder, classifier, language_model,
-                             relation_classifier, tagger, translator, tree_classifier)
+                             ngram_classifier, relation_classifier, tagger, translator,
+                             tree_classifier)
 
-__all__ = ["accuracy", "autoencoder", "classifier", "language_model", "relation_classifier",
-           "tagger", "translator", "tree_classifier"]
+__all__ = ["accuracy", "autoencoder", "classifier", "language_model", "ngram_classifier",
+           "relation_classifier", "tagger", "translator", "tree_classifier"]

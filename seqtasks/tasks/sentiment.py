@@ -3,8 +3,12 @@
 Each text is split into words, each word becomes a learned vector (an `Embedding` that
 masks the padding), a recurrent stack reads the vectors in order and the max over its
 outputs (or its final state, ``pooling="last"``) goes to a softmax over the labels.
-`evaluate` reports test accuracy and F1 beside a tf-idf bag-of-words baseline trained
-on the same split, which shows what reading in order buys.
+After it, `finish` trains a linear model of the words and word pairs (a bag of n-grams)
+on the same batches and mixes the two models' probabilities with the weight the
+validation loss prefers (``ngrams=False``: the recurrent classifier alone).
+`evaluate` reports test accuracy and F1 (and each model's accuracy alone) beside a
+tf-idf bag-of-words baseline trained on the same split, which shows what reading in
+order buys.
 
 Data: a folder with a training file (and optionally valid/dev and test files) in CSV or
 TSV with a header, a ``label`` column and a ``sentence``, ``text`` or ``content``
@@ -14,6 +18,7 @@ reviews, whose labels depend on negation scope and contrast.
 >>> config = Config(epochs=1, units=8)
 >>> data = prepare(config)  # doctest: +SKIP
 >>> model = build(config, data)  # doctest: +SKIP
+>>> model = finish(model, data, config, work="runs/tmp")  # doctest: +SKIP
 >>> Predictor(model, data.preprocessor, config).predict(["a superb film"])  # doctest: +SKIP
 [{'text': 'a superb film', 'label': 'positive', 'probability': 0.98}]
 """
@@ -35,10 +40,11 @@ from seqtasks.data.splits import find_splits, hold_out
 from seqtasks.data.text import Vocabulary, WordTokenizer, tokenizer_from_config
 from seqtasks.metrics import classification_scores
 from seqtasks.models.classifier import POOLINGS, build_classifier
+from seqtasks.models.ngram_classifier import build_ngram_classifier, mixture_of, mixture_weight
 from seqtasks.plots import plot_confusion, plot_history
 from seqtasks.progress import phase
 from seqtasks.tasks.config import TaskConfig, like, setting
-from seqtasks.training import cross_entropy, make_optimizer, predict_batch
+from seqtasks.training import cross_entropy, fit, make_optimizer, predict_batch
 from seqtasks.validation import positive_int, rate
 
 NAME = "sentiment"
@@ -47,6 +53,11 @@ METRICS = ("loss", "accuracy")  # what the compiled model reports
 SEARCHABLE = ("pooling",)  # hyperparameters of this task beyond the shared ones
 FIXED = {}  # values the architecture imposes on shared hyperparameters
 SPLITS = ("train", "valid", "test")
+# The bag-of-n-grams model of `finish`: word pairs hashed into this many rows, Adam at this
+# rate, early stopping on the validation loss after this many epochs without a better one,
+# and at most this many epochs and this share of the recurrent model's time budget.
+NGRAM_BUCKETS, NGRAM_LEARNING_RATE, NGRAM_PATIENCE = 2**20, 1e-2, 2
+NGRAM_EPOCHS, NGRAM_TIME_SHARE = 10, 0.1
 
 
 @dataclasses.dataclass
@@ -63,7 +74,10 @@ class Config(TaskConfig):
     embedding_dim: int = like("embedding_dim", 300)
     batch_size: int = like("batch_size", 64)
     ema: float = like("ema", 0.999)
-    max_seconds: float | None = like("max_seconds", 170.0)
+    max_seconds: float | None = like("max_seconds", 170.0,
+                                     help="stop training the recurrent classifier after this "
+                                          "many seconds (none: no time budget); the n-gram "
+                                          "model trains after it, within a tenth of that")
     min_freq: int = setting(2, "drop words seen fewer times than this in training",
                             check=positive_int)
     max_vocab: int = setting(30000, "keep at most this many words", check=positive_int)
@@ -71,6 +85,10 @@ class Config(TaskConfig):
                                            "epoch", choices=("val_loss", "val_accuracy"))
     word_dropout: float = setting(0.0, "in training, replace each word by <unk> with this "
                                        "probability", check=rate)
+    ngrams: bool = setting(True, "also train a linear model of the words and word pairs (a "
+                                 "bag of n-grams) and mix its probabilities with the "
+                                 "recurrent classifier's, weighted as the validation loss "
+                                 "prefers")
     pooling: str = setting("max", "summarise the text by the final state (last) or by the "
                                    "max over the steps' outputs (max)", choices=POOLINGS)
     embeddings: Path | None = setting(
@@ -232,26 +250,72 @@ def build(config, data):
     return model
 
 
+def finish(model, data, config, work):
+    """The model to keep after training `model`: with ``config.ngrams``, the `mixture_of`
+    `model` and a bag-of-n-grams classifier trained here on the same batches (in
+    ``work/ngrams``; early stopping on the validation loss), weighted by `mixture_weight`
+    on the validation split; else `model` itself."""
+    if not config.ngrams:
+        return model
+    ngrams = build_ngram_classifier(len(data.preprocessor.vocab), len(data.preprocessor.classes),
+                                    NGRAM_BUCKETS)
+    ngrams.compile(optimizer=make_optimizer(NGRAM_LEARNING_RATE), loss=cross_entropy(),
+                   weighted_metrics=["accuracy"])
+    folder = Path(work) / "ngrams"
+    folder.mkdir(parents=True, exist_ok=True)
+    with phase("training the bag-of-n-grams model", config.verbose):
+        fit(ngrams, data.train, data.valid, folder, epochs=NGRAM_EPOCHS,
+            max_seconds=config.max_seconds and config.max_seconds * NGRAM_TIME_SHARE,
+            patience=NGRAM_PATIENCE, monitor="val_loss", verbose=config.verbose)
+    texts = data.frames["valid"]["text"].tolist()
+    weight = mixture_weight(
+        *(predict_probabilities(m, data.preprocessor, texts, config.batch_size)
+          for m in (model, ngrams)), data.y["valid"])
+    return mixture_of([model, ngrams], [1.0 - weight, weight])
+
+
+def mixture_parts(model):
+    """``({"recurrent": classifier, "ngram": classifier}, [their weights])`` of a
+    `finish`ed mixture; ``({"recurrent": model}, [1.0])`` for a classifier alone."""
+    if not any(layer.name == "mixture_weights" for layer in model.layers):
+        return {"recurrent": model}, [1.0]
+    return ({"recurrent": model.get_layer("classifier"),
+             "ngram": model.get_layer("ngram_classifier")},
+            model.get_layer("mixture_weights").mixing_weights)
+
+
 def evaluate(model, data, config):
     """Test accuracy, F1 and confusion matrix, validation accuracy, the bag-of-words
-    baseline's accuracy and, with ``config.embeddings``, the vocabulary's coverage by the
-    file."""
+    baseline's accuracy, for a mixture (`finish`) each classifier's test accuracy alone
+    (``recurrent_accuracy``, ``ngram_accuracy``) and the n-gram model's weight, and with
+    ``config.embeddings`` the vocabulary's coverage by the file.
+
+    A mixture's probabilities are its classifiers' mixed here (what the mixture model
+    computes), so each classifier predicts once."""
     test = data.frames["test"]
     started = time.monotonic()
+    models, weights = mixture_parts(model)
+
+    def probabilities_of(texts):
+        alone = {name: predict_probabilities(part, data.preprocessor, texts, config.batch_size)
+                 for name, part in models.items()}
+        return sum(w * p for w, p in zip(weights, alone.values())), alone
+
     with phase(f"classifying the {len(test)} test texts", config.verbose):
-        probabilities = predict_probabilities(model, data.preprocessor,
-                                              test["text"].tolist(), config.batch_size)
+        probabilities, alone = probabilities_of(test["text"].tolist())
     scores = classification_scores(data.y["test"], probabilities.argmax(axis=-1),
                                    labels=range(len(data.preprocessor.classes)))
-    valid_probabilities = predict_probabilities(model, data.preprocessor,
-                                                data.frames["valid"]["text"].tolist(),
-                                                config.batch_size)
+    valid_probabilities, _ = probabilities_of(data.frames["valid"]["text"].tolist())
     valid_accuracy = float(np.mean(valid_probabilities.argmax(axis=-1) == data.y["valid"]))
+    parts = {f"{name}_accuracy": float(np.mean(p.argmax(axis=-1) == data.y["test"]))
+             for name, p in alone.items()} if len(models) > 1 else {}
+    if parts:
+        parts["ngram_weight"] = weights[1]
     with phase("fitting the bag-of-words baseline", config.verbose):
         baseline = bag_of_words_baseline(data.frames["train"]["text"], data.y["train"],
                                          test["text"], data.y["test"])
     return {"accuracy": scores["accuracy"], "f1": scores["f1"], "baseline_accuracy": baseline,
-            "valid_accuracy": valid_accuracy,
+            "valid_accuracy": valid_accuracy, **parts,
             "confusion_matrix": scores["confusion_matrix"],
             "classes": data.preprocessor.classes, "test_examples": len(test),
             "vocab_size": len(data.preprocessor.vocab),

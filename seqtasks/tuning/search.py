@@ -37,6 +37,7 @@ from seqtasks.distribute import (check_backend, distributed, distribution_scope,
 from seqtasks.errors import ConfigError, SeqtasksError
 from seqtasks.runs import HISTORY, RunFolder, json_text, save_run, write_json
 from seqtasks.tasks import get_task
+from seqtasks.tasks.runner import finish
 from seqtasks.tuning.hypermodels import TaskHyperModel, check_objective
 from seqtasks.tuning.results import plot_trials, summary
 from seqtasks.tuning.space import load_file, task_space
@@ -169,13 +170,16 @@ def _prepare_folder(out, settings, overwrite, owner=True):
 def _save_best(searcher, hypermodel, frame, folder, retrain):
     """Saves the best completed trial as a full run folder in `folder` (written atomically):
     the run files of `seqtasks.runs.save_run` with the trial's config, the task's test
-    metrics and report, ``history.csv`` and ``hyperparameters.json``."""
+    metrics and report, ``history.csv`` and ``hyperparameters.json``. The trial's model is
+    completed as a run completes it (`seqtasks.tasks.runner.finish`: sentiment's n-gram
+    mixture)."""
     task, data = hypermodel.task, hypermodel.data
     trial = searcher.oracle.get_trial(str(frame.iloc[0]["trial"]))
     config = hypermodel.trial_config(trial.hyperparameters).replace(out=folder)
     with RunFolder(folder) as work:
         model, history = (_retrained(hypermodel, trial, work) if retrain
                           else _trial_model(searcher, trial, config.distribute))
+        model = finish(task, model, data, config, work)
         metrics = task.evaluate(model, data, config)
         save_run(work, task.NAME, model, data.preprocessor, config, metrics, history)
         task.report(model, data, config, metrics, history, work)
