@@ -48,7 +48,7 @@ def main(argv=None):
         # ## A bag of n-grams beside it: a linear model of the words and word pairs, trained
         # on the same batches, its probabilities mixed with the recurrent classifier's
         # with the weight the validation loss prefers (`--no-ngrams`: not trained).
-        model = sentiment.finish(model, data, config, work)
+        model = sentiment.finish(model, data, config, work, history)
 
         # ## Evaluation on the test split, against the bag-of-words baseline.
         metrics = {**sentiment.evaluate(model, data, config), **training_summary(history)}

@@ -48,6 +48,10 @@ def main(argv=None):
         # ## Training: checkpoints every epoch, early stopping on validation accuracy.
         history = train(model, data, config, work)
 
+        # ## More taggers while the time budget lasts (seeds SEED+1, ...; --members), and
+        # one tagger that averages their tag scores and CRF transitions.
+        model = tagging.finish(model, data, config, work, history)
+
         # ## Evaluation on the test split: token accuracy, entity F1, unknown words.
         metrics = {**tagging.evaluate(model, data, config), **training_summary(history)}
 

@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 JAX_RUNS = {
     "tests/test_backends.py::test_cell_and_layer_tests_pass_on_jax": (
         ["tests/test_cells.py", "tests/test_layers.py", "tests/test_minimal_cells.py",
-         "tests/test_ngram_classifier.py", "-k",
+         "tests/test_ngram_classifier.py", "tests/test_mixtures.py", "-k",
          "not (save_and_load and (layernorm or peephole or noforget or resetbefore or "
          "minimal or narx or mingru or minlstm)) and not (test_minimal_cells and not (holes "
          "or forms))"],

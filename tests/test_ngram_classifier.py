@@ -1,4 +1,4 @@
-"""The bag-of-n-grams layer and classifier, the mixture of classifiers and its weight."""
+"""The bag-of-n-grams layer and the mixture layer."""
 
 import keras
 import numpy as np
@@ -7,8 +7,6 @@ import pytest
 from seqtasks.errors import ConfigError
 from seqtasks.layers.mixture import Mixture
 from seqtasks.layers.ngram_scores import PAIR_PRIME, NGramScores
-from seqtasks.models.classifier import build_classifier
-from seqtasks.models.ngram_classifier import build_ngram_classifier, mixture_of, mixture_weight
 
 
 def reference_scores(words, pairs, ids):
@@ -50,32 +48,10 @@ def test_mixture_averages_with_its_weights_and_checks_them():
             Mixture(bad)
 
 
-def test_a_mixture_saves_loads_and_gives_back_its_classifiers(tmp_path):
-    keras.utils.set_random_seed(0)
-    recurrent = build_classifier(30, 2, embedding_dim=4, units=4, pooling="max")
-    ngrams = build_ngram_classifier(30, 2, buckets=64)
-    ngrams.get_layer("ngram_scores").set_weights(
-        [np.random.default_rng(1).normal(size=w.shape).astype("float32")
-         for w in ngrams.get_layer("ngram_scores").get_weights()])
-    model = mixture_of([recurrent, ngrams], [0.7, 0.3])
-    ids = np.array([[3, 4, 5, 0], [6, 7, 8, 9]])
-    expected = 0.7 * recurrent.predict(ids, verbose=0) + 0.3 * ngrams.predict(ids, verbose=0)
-    np.testing.assert_allclose(model.predict(ids, verbose=0), expected, rtol=1e-5)
-    model.save(tmp_path / "mixture.keras")
-    loaded = keras.saving.load_model(tmp_path / "mixture.keras", safe_mode=True)
-    np.testing.assert_allclose(loaded.predict(ids, verbose=0), expected, rtol=1e-5)
-    assert loaded.get_layer("mixture_weights").mixing_weights == [0.7, 0.3]
-    np.testing.assert_allclose(loaded.get_layer("ngram_classifier").predict(ids, verbose=0),
-                               ngrams.predict(ids, verbose=0), rtol=1e-5)
-
-
-def test_the_weight_follows_the_better_model_on_held_out_labels():
-    labels = np.array([0, 1, 0, 1])
-    right = np.eye(2)[labels] * 0.8 + 0.1
-    uniform = np.full((4, 2), 0.5)
-    assert mixture_weight(right, uniform, labels) == 0.0
-    assert mixture_weight(uniform, right, labels) == 1.0
-    # Each is right where the other errs: a mixture beats both.
-    first = np.array([[0.9, 0.1], [0.6, 0.4], [0.9, 0.1], [0.6, 0.4]])
-    second = np.array([[0.4, 0.6], [0.1, 0.9], [0.4, 0.6], [0.1, 0.9]])
-    assert 0.0 < mixture_weight(first, second, labels, grid=101) < 1.0
+def test_a_mixture_of_per_step_outputs_keeps_the_steps_every_mask_keeps():
+    probabilities = np.full((1, 3, 2), 0.5, "float32")
+    masks = [np.array([[True, True, False]]), np.array([[True, False, False]])]
+    layer = Mixture([0.5, 0.5])
+    got = keras.ops.convert_to_numpy(layer.compute_mask([probabilities] * 2, masks))
+    assert got.tolist() == [[True, False, False]]
+    assert layer.compute_mask([probabilities] * 2, [None, None]) is None

@@ -229,17 +229,43 @@ def test_config_defaults_and_checks():
             config.min_freq, config.tag_column) == (True, 64, 100, 2, None)
     assert (config.output, config.char_encoder, config.word_dropout, config.dropout,
             config.lowercase, config.ema) == ("crf", "cnn", 0.25, 0.33, True, 0.999)
-    assert (config.monitor, config.patience) == ("val_accuracy", 5)
+    assert (config.monitor, config.patience, config.members) == ("val_accuracy", 5, 3)
     assert tagging.Config(tag_column="XPOS").tag_column == "xpos"
     assert tagging.Config(cell="tdnn", bidirectional=False).cell == "tdnn"
     for bad, message in (({"cell": "tdnn"}, "cannot be bidirectional"),
                          ({"tag_column": "tags"}, "tag_column"),
                          ({"char_filters": 0}, "char_filters"), ({"min_freq": 0}, "min_freq"),
-                         ({"cell": "bogus"}, "cell")):
+                         ({"cell": "bogus"}, "cell"), ({"members": 0}, "members")):
         with pytest.raises(ConfigError, match=message):
             tagging.Config(**bad)
     saved = tagging.Config(data="some/folder", tag_column="-2", char_features=False)
     assert tagging.Config.from_json(json.loads(json.dumps(saved.to_json()))) == saved
+
+
+@pytest.mark.parametrize("max_seconds, trained", [(100.0, 2), (130.0, 3), (70.0, 1), (None, 3)])
+def test_more_taggers_train_while_the_budget_left_covers_the_longest_so_far(
+        monkeypatch, tmp_path, max_seconds, trained):
+    """Each tagger takes 40 s here: with 100 s, the second starts (60 s left), the third
+    not (20 s left); the extra taggers get the time left and seeds after the run's."""
+    seen = []
+
+    def fake_train(model, data, config, work):
+        seen.append((config.seed, config.max_seconds))
+        return SimpleNamespace(attrs={"seconds": 40.0})
+
+    monkeypatch.setattr(tagging, "build", lambda config, data: SimpleNamespace())
+    monkeypatch.setattr(tagging, "train", fake_train)
+    monkeypatch.setattr(tagging, "average_of_taggers", lambda taggers: ("average", taggers))
+    config = tagging.Config(max_seconds=max_seconds, seed=5, verbose=0)
+    first = SimpleNamespace()
+    kept = tagging.finish(first, None, config, tmp_path, SimpleNamespace(attrs={"seconds": 40.0}))
+    assert [seed for seed, _ in seen] == [6, 7][:trained - 1]
+    if max_seconds is not None:
+        assert [left for _, left in seen] == [max_seconds - 40 * k for k in range(1, trained)]
+    if trained == 1:
+        assert kept is first
+    else:
+        assert kept[0] == "average" and kept[1][0] is first and len(kept[1]) == trained
 
 
 def test_flags_have_help_and_bad_values_exit_with_code_2(capsys):
@@ -284,13 +310,17 @@ def predictions_of(run_dir):
 @pytest.mark.e2e
 def test_run_task_and_the_recipe_give_the_same_run_and_it_loads_back(small_data, tmp_path):
     flags = ["--data", str(small_data), "--units", "8", "--embedding-dim", "8",
-             "--char-filters", "8", "--epochs", "1", "--no-bidirectional", "--verbose", "0"]
+             "--char-filters", "8", "--epochs", "1", "--no-bidirectional", "--verbose", "0",
+             "--members", "2", "--max-seconds", "none"]
     config = parse_config(tagging, [*flags, "--out", str(tmp_path / "task")])
     metrics = run_task(tagging, config)
     assert recipe_main("tagging")([*flags, "--out", str(tmp_path / "recipe")]) == 0
     recipe_metrics = json.loads((tmp_path / "recipe" / "metrics.json").read_text())
     assert recipe_metrics["accuracy"] == metrics["accuracy"]
     assert 0.0 <= metrics["f1"] <= 1.0 and metrics["test_sentences"] == 20
+    # Two taggers (the second in members/1), averaged into the one the run keeps.
+    assert metrics["members"] == recipe_metrics["members"] == 2
+    assert (tmp_path / "task" / "members" / "1" / "history.csv").exists()
 
     run_dir = tmp_path / "task"
     for name in ("model.keras", "preprocessing.json", "config.json", "metrics.json",
@@ -314,7 +344,7 @@ def test_bidirectional_tagger_resolves_names_by_the_words_after_them(tmp_path):
         config = tagging.Config(data=folder, bidirectional=bidirectional, units=16,
                                 output="softmax",
                                 batch_size=16, epochs=3, learning_rate=0.01,
-                                char_features=False, verbose=0,
+                                char_features=False, members=1, verbose=0,
                                 out=tmp_path / f"run-{bidirectional}")
         f1[bidirectional] = run_task(tagging, config)["f1"]
     assert f1[True] > 0.85 and f1[True] > f1[False] + 0.4, f1

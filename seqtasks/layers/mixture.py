@@ -8,6 +8,8 @@ Example:
 [[0.8 0.2]]
 """
 
+import functools
+
 import keras
 from keras import ops
 
@@ -16,8 +18,9 @@ from seqtasks.errors import ConfigError
 
 @keras.saving.register_keras_serializable(package="seqtasks")
 class Mixture(keras.layers.Layer):
-    """A list of ``(batch, classes)`` probabilities -> their average weighted by `weights`
-    (non-negative, summing to 1, one per input)."""
+    """A list of ``(batch, ..., classes)`` probabilities -> their average weighted by
+    `weights` (non-negative, summing to 1, one per input). Masks (per-step outputs, such
+    as a tagger's) pass on: a step is kept where every masked input keeps it."""
 
     def __init__(self, weights, **kwargs):
         super().__init__(**kwargs)
@@ -26,6 +29,7 @@ class Mixture(keras.layers.Layer):
                 or abs(sum(self.mixing_weights) - 1.0) > 1e-6):
             raise ConfigError(f"mixture weights must be non-negative and sum to 1, got "
                               f"{self.mixing_weights}")
+        self.supports_masking = True
         self.built = True
 
     def call(self, inputs):
@@ -34,6 +38,10 @@ class Mixture(keras.layers.Layer):
                              f"{len(inputs)} inputs")
         return sum(weight * ops.cast(probabilities, self.compute_dtype)
                    for weight, probabilities in zip(self.mixing_weights, inputs))
+
+    def compute_mask(self, inputs, mask=None):
+        masks = [m for m in (mask or []) if m is not None]
+        return functools.reduce(ops.logical_and, masks) if masks else None
 
     def compute_output_shape(self, input_shape):
         return input_shape[0]

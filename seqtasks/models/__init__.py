@@ -1,6 +1,6 @@
 """Keras graph builders of the task architectures: classifier, tagger, language model,
 translator, sequence autoencoder, tree classifier, relation classifier, the bag-of-n-grams
-classifier and mixtures of classifiers; and the
+classifier, mixtures of classifiers and averages of taggers; and the
 `accuracy.TokenAccuracy` metric they are compiled with.
 
 Importing this package (as ``import seqtasks`` does) registers every custom layer the
@@ -11,9 +11,9 @@ models use, so ``keras.saving.load_model`` reads any saved seqtasks model.
 (None, 2)
 """
 
-from seqtasks.models import (accuracy, autoencoder, classifier, language_model,
+from seqtasks.models import (accuracy, autoencoder, classifier, language_model, mixtures,
                              ngram_classifier, relation_classifier, tagger, translator,
                              tree_classifier)
 
-__all__ = ["accuracy", "autoencoder", "classifier", "language_model", "ngram_classifier",
-           "relation_classifier", "tagger", "translator", "tree_classifier"]
+__all__ = ["accuracy", "autoencoder", "classifier", "language_model", "mixtures",
+           "ngram_classifier", "relation_classifier", "tagger", "translator", "tree_classifier"]

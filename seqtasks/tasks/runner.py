@@ -63,10 +63,13 @@ def train(model, data, config, work):
     return history
 
 
-def finish(task, model, data, config, work):
-    """The model the run keeps: ``task.finish(model, data, config, work)`` for a task that
-    completes its trained model (sentiment mixes in a bag-of-n-grams model), else `model`."""
-    return task.finish(model, data, config, work) if hasattr(task, "finish") else model
+def finish(task, model, data, config, work, history):
+    """The model the run keeps: ``task.finish(model, data, config, work, history)`` for a
+    task that completes its trained model (sentiment mixes in a bag-of-n-grams model,
+    tagging averages more taggers), else `model`."""
+    if not hasattr(task, "finish"):
+        return model
+    return task.finish(model, data, config, work, history)
 
 
 def training_summary(history):
@@ -87,7 +90,7 @@ def run_task(task, config):
         data = task.prepare(config)
         model = build(task, config, data)
         history = train(model, data, config, work)
-        model = finish(task, model, data, config, work)
+        model = finish(task, model, data, config, work, history)
         metrics = {**task.evaluate(model, data, config), **training_summary(history)}
         save_run(work, task.NAME, model, data.preprocessor, config, metrics)
         task.report(model, data, config, metrics, history, work)

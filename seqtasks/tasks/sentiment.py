@@ -18,7 +18,7 @@ reviews, whose labels depend on negation scope and contrast.
 >>> config = Config(epochs=1, units=8)
 >>> data = prepare(config)  # doctest: +SKIP
 >>> model = build(config, data)  # doctest: +SKIP
->>> model = finish(model, data, config, work="runs/tmp")  # doctest: +SKIP
+>>> model = finish(model, data, config, "runs/tmp", history)  # doctest: +SKIP
 >>> Predictor(model, data.preprocessor, config).predict(["a superb film"])  # doctest: +SKIP
 [{'text': 'a superb film', 'label': 'positive', 'probability': 0.98}]
 """
@@ -40,7 +40,8 @@ from seqtasks.data.splits import find_splits, hold_out
 from seqtasks.data.text import Vocabulary, WordTokenizer, tokenizer_from_config
 from seqtasks.metrics import classification_scores
 from seqtasks.models.classifier import POOLINGS, build_classifier
-from seqtasks.models.ngram_classifier import build_ngram_classifier, mixture_of, mixture_weight
+from seqtasks.models.mixtures import mixture_of, mixture_weight
+from seqtasks.models.ngram_classifier import build_ngram_classifier
 from seqtasks.plots import plot_confusion, plot_history
 from seqtasks.progress import phase
 from seqtasks.tasks.config import TaskConfig, like, setting
@@ -250,8 +251,9 @@ def build(config, data):
     return model
 
 
-def finish(model, data, config, work):
-    """The model to keep after training `model`: with ``config.ngrams``, the `mixture_of`
+def finish(model, data, config, work, history):
+    """The model to keep after training `model` (its `history` is not needed here):
+    with ``config.ngrams``, the `mixture_of`
     `model` and a bag-of-n-grams classifier trained here on the same batches (in
     ``work/ngrams``; early stopping on the validation loss), weighted by `mixture_weight`
     on the validation split; else `model` itself."""

@@ -8,8 +8,10 @@ bidirectional LSTM) computes from its characters, so that words never seen in tr
 still get a useful vector; word dropout makes known words ``<unk>`` at random in
 training so that this path learns. A recurrent stack reads the sentence; a linear-chain
 CRF over its per-word tag potentials gives the best tag sequence (``output="softmax"``:
-each word's most likely tag). `evaluate` reports token accuracy, entity F1 (for BIO
-tags) and the accuracy on words outside the vocabulary and on words unseen in training.
+each word's most likely tag). While the time budget lasts, `finish` trains more taggers
+(other seeds, ``members``) and keeps one that averages them. `evaluate` reports token
+accuracy, entity F1 (for BIO tags) and the accuracy on words outside the vocabulary and
+on words unseen in training.
 
 The defaults were chosen on the UD English EWT development set and, for word dropout,
 on the EWT and LinES development sets together (UPOS, 10 minutes of training on 2 CPU
@@ -49,14 +51,17 @@ from seqtasks.data.embeddings import coverage_metrics, use_pretrained
 from seqtasks.data.readers import CONLLU_FIELDS, read_tagged
 from seqtasks.data.splits import find_splits, hold_out
 from seqtasks.data.text import PAD, UNK, Vocabulary
+from seqtasks.distribute import distribution_scope
 from seqtasks.errors import ConfigError, DataError
 from seqtasks.metrics import tagging_scores
 from seqtasks.layers import CRFModel
 from seqtasks.models.accuracy import TokenAccuracy
+from seqtasks.models.mixtures import average_of_taggers
 from seqtasks.models.tagger import CHAR_ENCODERS, OUTPUTS, build_tagger
 from seqtasks.plots import plot_confusion, plot_history
 from seqtasks.progress import phase
 from seqtasks.tasks.config import TaskConfig, like, setting
+from seqtasks.tasks.runner import train
 from seqtasks.training import compiled, cross_entropy, make_optimizer, predict_batch
 from seqtasks.validation import positive_int, rate
 
@@ -109,6 +114,10 @@ class Config(TaskConfig):
     word_dropout: float = setting(0.25, "in training, replace each word by <unk> with this "
                                         "probability (the unknown-word path learns)",
                                   check=rate)
+    members: int = setting(3, "train up to this many taggers (seeds SEED, SEED+1, ...) one "
+                              "after another and average them (tag scores and CRF "
+                              "transitions); another starts only while the time budget "
+                              "left is at least the longest one took", check=positive_int)
     char_features: bool = setting(True, "add character features to each word (they give "
                                          "unseen words a vector from their spelling)")
     char_encoder: str = setting("cnn", "what reads each word's characters: a convolution "
@@ -412,6 +421,31 @@ def build(config, data):
     return compile_tagger(model, config)
 
 
+def finish(model, data, config, work, history):
+    """The tagger to keep: `model` alone, or with ``config.members`` > 1 the
+    `average_of_taggers` of `model` and more taggers trained here one after another (seeds
+    ``config.seed + 1``, ...; each in ``work/members/K``), while the time left of
+    ``config.max_seconds`` is at least the longest training so far (`history` is
+    `model`'s; without its ``attrs["seconds"]``, as from a search, its time is not
+    counted)."""
+    taggers, seconds = [model], [history.attrs.get("seconds", 0.0)]
+    for k in range(1, config.members):
+        left = config.max_seconds and config.max_seconds - sum(seconds)
+        if left is not None and left < max(seconds):
+            break
+        member_config = config.replace(seed=config.seed + k, max_seconds=left)
+        keras.utils.set_random_seed(member_config.seed)
+        with distribution_scope(config.distribute):
+            tagger = build(member_config, data)
+        tagger.name = f"tagger_{k}"
+        folder = Path(work) / "members" / str(k)
+        folder.mkdir(parents=True, exist_ok=True)
+        with phase(f"training tagger {k + 1} of at most {config.members}", config.verbose):
+            seconds.append(train(tagger, data, member_config, folder).attrs["seconds"])
+        taggers.append(tagger)
+    return average_of_taggers(taggers) if len(taggers) > 1 else model
+
+
 def compile_tagger(model, config):
     """`model` compiled with Adam (`config`'s rate, clipping, moving average) and the
     token accuracy (`TokenAccuracy`: every word counts alike); the softmax tagger's loss
@@ -460,6 +494,7 @@ def evaluate(model, data, config):
                                                    preprocessor.tags).values()),
             **coverage_metrics(config.embeddings, data.preprocessor.words),
             "test_sentences": len(token_lists), "parameters": model.count_params(),
+            "members": sum(isinstance(layer, keras.Model) for layer in model.layers) or 1,
             "confusion_matrix": matrix.tolist(), "tags": tags}
 
 

@@ -172,14 +172,14 @@ def _save_best(searcher, hypermodel, frame, folder, retrain):
     the run files of `seqtasks.runs.save_run` with the trial's config, the task's test
     metrics and report, ``history.csv`` and ``hyperparameters.json``. The trial's model is
     completed as a run completes it (`seqtasks.tasks.runner.finish`: sentiment's n-gram
-    mixture)."""
+    mixture, tagging's average of taggers)."""
     task, data = hypermodel.task, hypermodel.data
     trial = searcher.oracle.get_trial(str(frame.iloc[0]["trial"]))
     config = hypermodel.trial_config(trial.hyperparameters).replace(out=folder)
     with RunFolder(folder) as work:
         model, history = (_retrained(hypermodel, trial, work) if retrain
                           else _trial_model(searcher, trial, config.distribute))
-        model = finish(task, model, data, config, work)
+        model = finish(task, model, data, config, work, history)
         metrics = task.evaluate(model, data, config)
         save_run(work, task.NAME, model, data.preprocessor, config, metrics, history)
         task.report(model, data, config, metrics, history, work)
