@@ -235,7 +235,8 @@ def test_a_run_with_embeddings_saves_them_and_reports_the_coverage(tmp_path, rev
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["embeddings_found"] == 1 and 0 < metrics["embeddings_coverage"] < 1
     predictor = seqtasks.load(out)
-    weights = predictor.model.get_layer("embedding").embeddings.numpy()
+    recurrent = sentiment.mixture_parts(predictor.model)[0]["recurrent"]  # beside n-grams
+    weights = recurrent.get_layer("embedding").embeddings.numpy()
     the = predictor.preprocessor.vocab.token_to_id("the")
     np.testing.assert_allclose(weights[the], VECTORS["the"], atol=1e-6)
 
