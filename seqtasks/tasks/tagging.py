@@ -51,7 +51,7 @@ from seqtasks.data.embeddings import coverage_metrics, use_pretrained
 from seqtasks.data.readers import CONLLU_FIELDS, read_tagged
 from seqtasks.data.splits import find_splits, hold_out
 from seqtasks.data.text import PAD, UNK, Vocabulary
-from seqtasks.distribute import distribution_scope
+from seqtasks.distribute import any_worker, distribution_scope
 from seqtasks.errors import ConfigError, DataError
 from seqtasks.metrics import tagging_scores
 from seqtasks.layers import CRFModel
@@ -431,7 +431,9 @@ def finish(model, data, config, work, history):
     taggers, seconds = [model], [history.attrs.get("seconds", 0.0)]
     for k in range(1, config.members):
         left = config.max_seconds and config.max_seconds - sum(seconds)
-        if left is not None and left < max(seconds):
+        # The workers of a multi-worker run measure their own times: all go on, or none.
+        strategy = getattr(model, "distribute_strategy", None)
+        if left is not None and any_worker(strategy, left < max(seconds)):
             break
         member_config = config.replace(seed=config.seed + k, max_seconds=left)
         keras.utils.set_random_seed(member_config.seed)
