@@ -252,11 +252,10 @@ def build(config, data):
 
 
 def finish(model, data, config, work, history):
-    """The model to keep after training `model` (its `history` is not needed here):
-    with ``config.ngrams``, the `mixture_of`
-    `model` and a bag-of-n-grams classifier trained here on the same batches (in
-    ``work/ngrams``; early stopping on the validation loss), weighted by `mixture_weight`
-    on the validation split; else `model` itself."""
+    """The model to keep after training `model` (its `history` is not needed here): with
+    ``config.ngrams``, the `mixture_of` `model` and a bag-of-n-grams classifier trained
+    here on the same batches (in ``work/ngrams``; early stopping on the validation loss),
+    weighted by `mixture_weight` on the validation split; else `model` itself."""
     if not config.ngrams:
         return model
     ngrams = build_ngram_classifier(len(data.preprocessor.vocab), len(data.preprocessor.classes),
