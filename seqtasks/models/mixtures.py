@@ -49,10 +49,10 @@ def mixture_weight(first, second, labels, grid=21):
     ...                labels)
     0.5
     """
-    rows = np.arange(len(labels))
+    rows, weights = np.arange(len(labels)), np.linspace(0.0, 1.0, grid)
     losses = [-np.mean(np.log((1 - w) * first[rows, labels] + w * second[rows, labels] + 1e-12))
-              for w in np.linspace(0.0, 1.0, grid)]
-    return float(np.linspace(0.0, 1.0, grid)[int(np.argmin(losses))])
+              for w in weights]
+    return float(weights[int(np.argmin(losses))])
 
 
 def average_of_taggers(taggers, name="taggers"):
@@ -62,11 +62,9 @@ def average_of_taggers(taggers, name="taggers"):
     into a CRF whose transitions are theirs averaged, so Viterbi decodes the averaged
     scores of every tag path; softmax taggers: the average of their probabilities.
     """
-    inputs = _inputs_like(taggers[0])
     if not isinstance(taggers[0], CRFModel):
-        return keras.Model(inputs, Mixture([1.0 / len(taggers)] * len(taggers),
-                                           name="average")([t(inputs) for t in taggers]),
-                           name=name)
+        return mixture_of(taggers, [1.0 / len(taggers)] * len(taggers), name=name)
+    inputs = _inputs_like(taggers[0])
     potentials = keras.layers.Average(name="average_potentials")([t(inputs) for t in taggers])
     crf = CRF(taggers[0].crf.num_tags, name="crf")
     model = CRFModel(inputs, crf(potentials), name=name)

@@ -429,10 +429,10 @@ def finish(model, data, config, work, history):
     `model`'s; without its ``attrs["seconds"]``, as from a search, its time is not
     counted)."""
     taggers, seconds = [model], [history.attrs.get("seconds", 0.0)]
+    # The workers of a multi-worker run measure their own times: all go on, or none.
+    strategy = getattr(model, "distribute_strategy", None)
     for k in range(1, config.members):
         left = config.max_seconds and config.max_seconds - sum(seconds)
-        # The workers of a multi-worker run measure their own times: all go on, or none.
-        strategy = getattr(model, "distribute_strategy", None)
         if left is not None and any_worker(strategy, left < max(seconds)):
             break
         member_config = config.replace(seed=config.seed + k, max_seconds=left)
