@@ -48,8 +48,10 @@ def main(argv=None):
         # ## Training: checkpoints every epoch, early stopping on validation accuracy.
         history = train(model, data, config, work)
 
-        # ## More taggers while the time budget lasts (seeds SEED+1, ...; --members), and
-        # one tagger that averages their tag scores and CRF transitions.
+        # ## A feature tagger (a linear CRF over hashed spelling and neighbouring words;
+        # --no-features skips it), more taggers while the time budget lasts (seeds
+        # SEED+1, ...; --members), and one tagger that averages their tag scores and CRF
+        # transitions, the feature tagger's weight chosen on the validation sentences.
         model = tagging.finish(model, data, config, work, history)
 
         # ## Evaluation on the test split: token accuracy, entity F1, unknown words.

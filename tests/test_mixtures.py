@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from seqtasks.models.classifier import build_classifier
+from seqtasks.models.feature_tagger import build_feature_tagger
 from seqtasks.models.mixtures import average_of_taggers, mixture_of, mixture_weight
 from seqtasks.models.ngram_classifier import build_ngram_classifier
 from seqtasks.models.tagger import build_tagger
@@ -68,3 +69,33 @@ def test_an_average_of_taggers_averages_their_outputs_and_crf_transitions(output
             np.testing.assert_allclose(got, np.mean(weights, axis=0), rtol=1e-6)
         mask = inputs["words"] != 0
         assert keras.ops.convert_to_numpy(loaded.crf.decode(expected, mask)).shape == (2, 4)
+
+
+@pytest.mark.parametrize("output", ["crf", "softmax"])
+def test_taggers_of_different_inputs_average_with_weights(output, tmp_path):
+    """A recurrent tagger (words, chars) and a feature tagger (features): each reads its
+    own inputs, and the result takes all three."""
+    keras.utils.set_random_seed(0)
+    recurrent = build_tagger(20, 5, embedding_dim=4, units=4, output=output, char_vocab_size=12,
+                             char_filters=4, max_word_length=6, seed=0)
+    features = build_feature_tagger(5, buckets=32, slots=3, output=output)
+    rng = np.random.default_rng(0)
+    features.get_layer("feature_scores").set_weights([rng.normal(size=(32, 5))])
+    if output == "crf":
+        for tagger in (recurrent, features):
+            tagger.crf.set_weights([rng.normal(size=w.shape) for w in tagger.crf.get_weights()])
+    inputs = {"words": np.array([[3, 4, 5, 0], [6, 7, 8, 9]]),
+              "chars": rng.integers(0, 12, size=(2, 4, 6)),
+              "features": rng.integers(1, 32, size=(2, 4, 3))}
+    mixed = average_of_taggers([recurrent, features], [0.7, 0.3])
+    assert set(mixed.input) == {"words", "chars", "features"}
+    expected = (0.7 * recurrent.predict({k: inputs[k] for k in ("words", "chars")}, verbose=0)
+                + 0.3 * features.predict({"features": inputs["features"]}, verbose=0))
+    np.testing.assert_allclose(mixed.predict(inputs, verbose=0), expected, rtol=1e-5, atol=1e-6)
+    mixed.save(tmp_path / "mixed.keras")
+    loaded = keras.saving.load_model(tmp_path / "mixed.keras", safe_mode=True)
+    np.testing.assert_allclose(loaded.predict(inputs, verbose=0), expected, rtol=1e-5, atol=1e-6)
+    if output == "crf":
+        for got, first, second in zip(loaded.crf.get_weights(), recurrent.crf.get_weights(),
+                                      features.crf.get_weights()):
+            np.testing.assert_allclose(got, 0.7 * first + 0.3 * second, rtol=1e-5, atol=1e-6)

@@ -132,24 +132,6 @@ def test_failing_recipe_is_reported_and_the_others_run(tmp_path, capsys):
     assert "recipe failed" in capsys.readouterr().out
 
 
-def test_word_features():
-    features = load_benchmark("feature_crf")
-    tokens = ["The", "U.S.-based", "firm", "sold", "42"]
-    first = features.word_features(tokens, 0)
-    assert first["word"] == "the" and first["title"] and "upper" not in first
-    assert (first["word-1"], first["word-2"], first["word+1"], first["word+2"]) == (
-        "<s>", "<s>", "u.s.-based", "firm")
-    assert {first[f"prefix{n}"] for n in (1, 2, 3)} == {"t", "th", "the"}
-    second = features.word_features(tokens, 1)
-    assert second["hyphen"] and second["shape"] == "X.X.-x" and "digit" not in second
-    assert (second["prefix3"], second["suffix3"], second["suffix1"]) == ("u.s", "sed", "d")
-    last = features.word_features(tokens, 4)
-    assert last["digit"] and last["all_digits"] and last["shape"] == "d"
-    assert (last["word+1"], last["word+2"], last["word-2"]) == ("</s>", "</s>", "firm")
-    assert "prefix3" not in last and last["suffix2"] == "42"
-    assert features.shape("McDonald's-2") == "XxXx'x-d"
-
-
 class MostFrequentTagCRF:
     """A stand-in for sklearn_crfsuite.CRF: each word's most frequent training tag (the
     lower-cased word is the `word` feature), NOUN for words it has not seen."""

@@ -5,6 +5,7 @@ import json
 from pathlib import Path
 from types import SimpleNamespace
 
+import keras
 import numpy as np
 import pytest
 
@@ -13,7 +14,9 @@ from recipe_scripts import recipe_main
 import seqtasks
 from seqtasks.data.embedded import embedded_path
 from seqtasks.data.readers import read_tagged
+from seqtasks.data.word_features import SLOTS, feature_ids
 from seqtasks.errors import ConfigError, DataError
+from seqtasks.models.mixtures import average_of_taggers
 from seqtasks.models.tagger import build_tagger
 from seqtasks.tasks import tagging
 from seqtasks.tasks.config import parse_config
@@ -75,6 +78,20 @@ def test_preprocessor_round_trips_through_its_config(chars):
         np.testing.assert_array_equal(got[name], expected[name])
     assert got["words"].tolist() == [[4, 7, 1], [2, 0, 0]]
     assert loaded.tags.tokens == fitted.tags.tokens == ["<pad>", "O", "B-ORG", "B-PER", "I-ORG"]
+
+
+def test_the_hashed_features_are_encoded_on_request_and_their_buckets_round_trip():
+    fitted = tagging.Preprocessor.fit(SENTENCES, min_freq=1)
+    fitted.feature_buckets = 128
+    loaded = tagging.Preprocessor.from_config(json.loads(json.dumps(fitted.get_config())))
+    token_lists = [["Jordan", "said"], ["."]]
+    inputs = loaded.encode(token_lists, ("words", "features"))
+    assert sorted(inputs) == ["features", "words"] and inputs["features"].shape == (2, 2, SLOTS)
+    np.testing.assert_array_equal(inputs["features"][0], feature_ids(["Jordan", "said"], 128))
+    assert inputs["features"][1, 1].tolist() == [0] * SLOTS  # padding
+    older = {key: value for key, value in fitted.get_config().items()
+             if key != "feature_buckets"}  # a run saved before the feature tagger
+    assert tagging.Preprocessor.from_config(older).feature_buckets == tagging.FEATURE_BUCKETS
 
 
 def test_lower_cased_words_keep_their_case_in_the_characters_and_round_trip():
@@ -256,7 +273,7 @@ def test_more_taggers_train_while_the_budget_left_covers_the_longest_so_far(
     monkeypatch.setattr(tagging, "build", lambda config, data: SimpleNamespace())
     monkeypatch.setattr(tagging, "train", fake_train)
     monkeypatch.setattr(tagging, "average_of_taggers", lambda taggers: ("average", taggers))
-    config = tagging.Config(max_seconds=max_seconds, seed=5, verbose=0)
+    config = tagging.Config(max_seconds=max_seconds, seed=5, features=False, verbose=0)
     first = SimpleNamespace()
     kept = tagging.finish(first, None, config, tmp_path, SimpleNamespace(attrs={"seconds": 40.0}))
     assert [seed for seed, _ in seen] == [6, 7][:trained - 1]
@@ -266,6 +283,59 @@ def test_more_taggers_train_while_the_budget_left_covers_the_longest_so_far(
         assert kept is first
     else:
         assert kept[0] == "average" and kept[1][0] is first and len(kept[1]) == trained
+
+
+def test_the_feature_tagger_trains_first_its_time_counts_and_it_joins_with_its_weight(
+        monkeypatch, tmp_path):
+    """The first tagger took 40 s, the feature tagger 30 s: of 130 s, 60 are left, so
+    one more recurrent tagger trains (not two, as without features); the feature tagger
+    joins the two with weight 0.4, they share the rest."""
+    seen, features = [], SimpleNamespace(name=tagging.FEATURE_TAGGER)
+
+    def fake_train(model, data, config, work):
+        seen.append(config.max_seconds)
+        return SimpleNamespace(attrs={"seconds": 40.0})
+
+    monkeypatch.setattr(tagging, "build", lambda config, data: SimpleNamespace())
+    monkeypatch.setattr(tagging, "train", fake_train)
+    monkeypatch.setattr(tagging, "train_feature_tagger",
+                        lambda data, config, work, spent: (features, 30.0))
+    monkeypatch.setattr(tagging, "feature_weight", lambda *args: 0.4)
+    monkeypatch.setattr(tagging, "average_of_taggers",
+                        lambda taggers, weights=None: (taggers, weights))
+    config = tagging.Config(max_seconds=130.0, verbose=0)
+    first = SimpleNamespace()
+    taggers, weights = tagging.finish(first, None, config, tmp_path,
+                                      SimpleNamespace(attrs={"seconds": 40.0}))
+    assert seen == [60.0] and len(taggers) == 3
+    assert taggers[0] is first and taggers[-1] is features
+    assert weights == pytest.approx([0.3, 0.3, 0.4])
+    monkeypatch.setattr(tagging, "feature_weight", lambda *args: 0.0)
+    kept = tagging.finish(first, None, config.replace(members=1), tmp_path,
+                          SimpleNamespace(attrs={"seconds": 40.0}))
+    assert kept is first  # a weight of 0 keeps the recurrent taggers alone
+
+
+def test_the_feature_tagger_gets_a_weight_where_it_tags_better_and_the_mix_predicts(
+        small_data, tmp_path):
+    """A trained feature tagger beside an untrained recurrent one: the weight chosen on
+    the validation sentences is above 0; the mixed tagger takes all three inputs, tags
+    every word, and reports its parts."""
+    keras.utils.set_random_seed(0)
+    config = tagging.Config(data=small_data, **FAST)
+    data = tagging.prepare(config)
+    features, seconds = tagging.train_feature_tagger(data, config, tmp_path, 0.0)
+    assert seconds >= 0 and (tmp_path / "features" / "history.csv").exists()
+    recurrent = tagging.build(config, data)
+    weight = tagging.feature_weight(recurrent, features, data, config)
+    assert 0.0 < weight <= 1.0
+    mixed = average_of_taggers([recurrent, features], [1.0 - weight, weight])
+    assert set(mixed.input) == {"words", "chars", "features"}
+    assert tagging.parts_of(mixed) == {"members": 1, "feature_weight": weight}
+    assert tagging.parts_of(recurrent) == {"members": 1, "feature_weight": 0.0}
+    token_lists = [tokens for tokens, _ in data.sentences["test"]]
+    tags = tagging.Predictor(mixed, data.preprocessor, config).predict(token_lists)
+    assert [len(pairs) for pairs in tags] == [len(tokens) for tokens in token_lists]
 
 
 def test_flags_have_help_and_bad_values_exit_with_code_2(capsys):
@@ -321,6 +391,8 @@ def test_run_task_and_the_recipe_give_the_same_run_and_it_loads_back(small_data,
     # Two taggers (the second in members/1), averaged into the one the run keeps.
     assert metrics["members"] == recipe_metrics["members"] == 2
     assert (tmp_path / "task" / "members" / "1" / "history.csv").exists()
+    assert (tmp_path / "task" / "features" / "history.csv").exists()
+    assert 0.0 <= metrics["feature_weight"] <= 1.0
 
     run_dir = tmp_path / "task"
     for name in ("model.keras", "preprocessing.json", "config.json", "metrics.json",
@@ -344,7 +416,7 @@ def test_bidirectional_tagger_resolves_names_by_the_words_after_them(tmp_path):
         config = tagging.Config(data=folder, bidirectional=bidirectional, units=16,
                                 output="softmax",
                                 batch_size=16, epochs=3, learning_rate=0.01,
-                                char_features=False, members=1, verbose=0,
+                                char_features=False, members=1, features=False, verbose=0,
                                 out=tmp_path / f"run-{bidirectional}")
         f1[bidirectional] = run_task(tagging, config)["f1"]
     assert f1[True] > 0.85 and f1[True] > f1[False] + 0.4, f1

@@ -1,4 +1,5 @@
-"""`Mixture`: a weighted average of several models' class probabilities.
+"""`Mixture`: a weighted average of several models' class probabilities (or of CRF
+taggers' tag potentials).
 
 Example:
 
@@ -18,9 +19,10 @@ from seqtasks.errors import ConfigError
 
 @keras.saving.register_keras_serializable(package="seqtasks")
 class Mixture(keras.layers.Layer):
-    """A list of ``(batch, ..., classes)`` probabilities -> their average weighted by
-    `weights` (non-negative, summing to 1, one per input). Masks (per-step outputs, such
-    as a tagger's) pass on: a step is kept where every masked input keeps it."""
+    """A list of ``(batch, ..., classes)`` probabilities (or scores) -> their average
+    weighted by `weights` (non-negative, summing to 1, one per input). Masks (per-step
+    outputs, such as a tagger's) pass on: a step is kept where every masked input keeps
+    it."""
 
     def __init__(self, weights, **kwargs):
         super().__init__(**kwargs)

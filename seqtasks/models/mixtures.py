@@ -3,7 +3,8 @@ the average of CRF taggers.
 
 `mixture_of` joins classifiers into one model whose output is their probabilities'
 weighted average, `mixture_weight` picks the weight of the second of two classifiers on
-held-out data, and `average_of_taggers` joins taggers (CRF or softmax) into one. Each
+held-out data, and `average_of_taggers` joins taggers (CRF or softmax, of the same or of
+different inputs, such as a recurrent and a feature tagger) into one. Each
 result saves, loads and predicts like the models it joins.
 
 Example:
@@ -23,19 +24,35 @@ from seqtasks.layers.crf import CRF, CRFModel
 from seqtasks.layers.mixture import Mixture
 
 
-def _inputs_like(model):
-    """New `keras.Input`s of the structure, shapes, dtypes and names of `model`'s."""
-    return keras.tree.map_structure(
+def _inputs_like(models):
+    """New `keras.Input`s of the structure, shapes, dtypes and names of `models[0]`'s
+    inputs, and, for models of dict inputs, of the others' inputs it lacks."""
+    inputs = keras.tree.map_structure(
         lambda tensor: keras.Input(shape=tensor.shape[1:], dtype=tensor.dtype,
-                                   name=tensor.name), model.input)
+                                   name=tensor.name), models[0].input)
+    if isinstance(inputs, dict):
+        for model in models[1:]:
+            for name, tensor in model.input.items():
+                if name not in inputs:
+                    inputs[name] = keras.Input(shape=tensor.shape[1:], dtype=tensor.dtype,
+                                               name=tensor.name)
+    return inputs
+
+
+def _called(model, inputs):
+    """`model` on its own part of `inputs` (all of them unless both are dicts)."""
+    if isinstance(inputs, dict) and isinstance(model.input, dict):
+        return model({name: inputs[name] for name in model.input})
+    return model(inputs)
 
 
 def mixture_of(models, weights, name="mixture"):
-    """One model: the inputs of ``models[0]`` (which every model reads) -> each model ->
-    `Mixture` of their outputs with `weights`. The models keep their names (each must be
-    unique), so ``mixture.get_layer(name)`` gives one back."""
-    inputs = _inputs_like(models[0])
-    outputs = Mixture(weights, name="mixture_weights")([model(inputs) for model in models])
+    """One model: the inputs of the models (each reads its own, by name, where the inputs
+    are dicts; otherwise all read ``models[0]``'s) -> each model -> `Mixture` of their
+    outputs with `weights`. The models keep their names (each must be unique), so
+    ``mixture.get_layer(name)`` gives one back."""
+    inputs = _inputs_like(models)
+    outputs = Mixture(weights, name="mixture_weights")([_called(m, inputs) for m in models])
     return keras.Model(inputs, outputs, name=name)
 
 
@@ -55,19 +72,23 @@ def mixture_weight(first, second, labels, grid=21):
     return float(weights[int(np.argmin(losses))])
 
 
-def average_of_taggers(taggers, name="taggers"):
-    """One tagger from trained `taggers` of the same inputs and tags (their names unique).
+def average_of_taggers(taggers, weights=None, name="taggers"):
+    """One tagger from trained `taggers` of the same tags (their names unique), each
+    reading its own inputs (dicts, by name) of the ones the result takes.
 
-    CRF taggers (`CRFModel`): a `CRFModel` whose tag potentials are the taggers' averaged,
-    into a CRF whose transitions are theirs averaged, so Viterbi decodes the averaged
-    scores of every tag path; softmax taggers: the average of their probabilities.
+    CRF taggers (`CRFModel`): a `CRFModel` whose tag potentials are the taggers' averaged
+    with `weights` (default: equal), into a CRF whose transitions are theirs averaged
+    alike, so Viterbi decodes the averaged scores of every tag path; softmax taggers: the
+    average of their probabilities.
     """
+    weights = [1.0 / len(taggers)] * len(taggers) if weights is None else list(weights)
     if not isinstance(taggers[0], CRFModel):
-        return mixture_of(taggers, [1.0 / len(taggers)] * len(taggers), name=name)
-    inputs = _inputs_like(taggers[0])
-    potentials = keras.layers.Average(name="average_potentials")([t(inputs) for t in taggers])
+        return mixture_of(taggers, weights, name=name)
+    inputs = _inputs_like(taggers)
+    potentials = Mixture(weights, name="average_potentials")(
+        [_called(tagger, inputs) for tagger in taggers])
     crf = CRF(taggers[0].crf.num_tags, name="crf")
     model = CRFModel(inputs, crf(potentials), name=name)
-    crf.set_weights([np.mean(weights, axis=0)
-                     for weights in zip(*(t.crf.get_weights() for t in taggers))])
+    crf.set_weights([sum(w * np.asarray(array) for w, array in zip(weights, arrays))
+                     for arrays in zip(*(tagger.crf.get_weights() for tagger in taggers))])
     return model

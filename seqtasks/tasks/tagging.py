@@ -8,8 +8,11 @@ bidirectional LSTM) computes from its characters, so that words never seen in tr
 still get a useful vector; word dropout makes known words ``<unk>`` at random in
 training so that this path learns. A recurrent stack reads the sentence; a linear-chain
 CRF over its per-word tag potentials gives the best tag sequence (``output="softmax"``:
-each word's most likely tag). While the time budget lasts, `finish` trains more taggers
-(other seeds, ``members``) and keeps one that averages them. `evaluate` reports token
+each word's most likely tag). `finish` then trains a feature tagger (a linear CRF over
+hashed spelling and neighbouring-word features, as classical taggers have:
+`seqtasks.models.feature_tagger`) and, while the time budget lasts, more recurrent
+taggers (other seeds, ``members``), and keeps one tagger that averages them, the feature
+tagger with the weight that tags the validation sentences best. `evaluate` reports token
 accuracy, entity F1 (for BIO tags) and the accuracy on words outside the vocabulary and
 on words unseen in training.
 
@@ -51,11 +54,13 @@ from seqtasks.data.embeddings import coverage_metrics, use_pretrained
 from seqtasks.data.readers import CONLLU_FIELDS, read_tagged
 from seqtasks.data.splits import find_splits, hold_out
 from seqtasks.data.text import PAD, UNK, Vocabulary
+from seqtasks.data.word_features import SLOTS, feature_ids
 from seqtasks.distribute import any_worker, distribution_scope
 from seqtasks.errors import ConfigError, DataError
 from seqtasks.metrics import tagging_scores
-from seqtasks.layers import CRFModel
+from seqtasks.layers import CRF, CRFModel, Mixture
 from seqtasks.models.accuracy import TokenAccuracy
+from seqtasks.models.feature_tagger import build_feature_tagger
 from seqtasks.models.mixtures import average_of_taggers
 from seqtasks.models.tagger import CHAR_ENCODERS, OUTPUTS, build_tagger
 from seqtasks.plots import plot_confusion, plot_history
@@ -73,6 +78,12 @@ FIXED = {}  # values the architecture imposes on shared hyperparameters
 SPLITS = ("train", "valid", "test")
 SUFFIXES = (".conll", ".conllu", ".txt")
 SAMPLE_SENTENCES = 30  # test sentences in predictions.txt
+# The feature tagger: its hashed feature ids, training (Adam, early stopping on the
+# validation loss, at most this share of max_seconds) and the weights tried for it.
+FEATURE_BUCKETS, FEATURE_LEARNING_RATE, FEATURE_PATIENCE = 2**18, 1e-2, 2
+FEATURE_EPOCHS, FEATURE_TIME_SHARE = 30, 0.25
+FEATURE_WEIGHTS = np.linspace(0.0, 1.0, 11)
+FEATURE_TAGGER = "feature_tagger"
 
 
 def valid_tag_column(name, value):
@@ -114,6 +125,10 @@ class Config(TaskConfig):
     word_dropout: float = setting(0.25, "in training, replace each word by <unk> with this "
                                         "probability (the unknown-word path learns)",
                                   check=rate)
+    features: bool = setting(True, "also train a feature tagger (a linear CRF over hashed "
+                                   "spelling and neighbouring-word features) and mix it "
+                                   "into the recurrent taggers with the weight (0-1, in "
+                                   "steps of 0.1) that tags the validation sentences best")
     members: int = setting(3, "train up to this many taggers (seeds SEED, SEED+1, ...) one "
                               "after another and average them (tag scores and CRF "
                               "transitions); another starts only while the time budget "
@@ -154,9 +169,11 @@ class Preprocessor:
     ['<pad>', '<unk>', 'jordan']
     """
 
-    def __init__(self, words, tags, chars=None, max_word_length=20, lowercase=False):
+    def __init__(self, words, tags, chars=None, max_word_length=20, lowercase=False,
+                 feature_buckets=FEATURE_BUCKETS):
         self.words, self.tags, self.chars = words, tags, chars
         self.max_word_length, self.lowercase = max_word_length, lowercase
+        self.feature_buckets = feature_buckets
 
     @classmethod
     def fit(cls, sentences, min_freq=2, chars=True, max_word_length=20, lowercase=False):
@@ -179,14 +196,24 @@ class Preprocessor:
         """Whether `token` has a word vector of its own (else it is ``<unk>``)."""
         return self.word_key(token) in self.words
 
-    def encode(self, token_lists):
-        """The model inputs of lists of tokens: ``{"words": (n, longest)}`` and, with
-        characters, ``{"chars": (n, longest, max_word_length)}``, int32, 0-padded."""
+    def encode(self, token_lists, names=None):
+        """The model inputs `names` of lists of tokens, int32, 0-padded: ``words``
+        (n, longest), ``chars`` (n, longest, max_word_length; only with characters) and
+        ``features`` (n, longest, SLOTS: `features`). Default `names`: the words and,
+        with characters, the chars (a recurrent tagger's inputs)."""
+        names = names or (("words", "chars") if self.chars is not None else ("words",))
         inputs = {"words": pad([self.words.encode(map(self.word_key, tokens))
                                 for tokens in token_lists])}
-        if self.chars is not None:
+        if "chars" in names:
             inputs["chars"] = self.encode_chars(token_lists, inputs["words"].shape)
-        return inputs
+        if "features" in names:
+            inputs["features"] = pad([self.features(tokens) for tokens in token_lists])
+        return {name: inputs[name] for name in names}
+
+    def features(self, tokens):
+        """The hashed features of each token, (len(tokens), SLOTS) int32
+        (`seqtasks.data.word_features.feature_ids`)."""
+        return feature_ids(tokens, self.feature_buckets)
 
     def encode_chars(self, token_lists, shape):
         """The character ids of every token, (*shape, max_word_length)."""
@@ -209,14 +236,16 @@ class Preprocessor:
     def get_config(self):
         return {"words": self.words.get_config(), "tags": self.tags.get_config(),
                 "chars": None if self.chars is None else self.chars.get_config(),
-                "max_word_length": self.max_word_length, "lowercase": self.lowercase}
+                "max_word_length": self.max_word_length, "lowercase": self.lowercase,
+                "feature_buckets": self.feature_buckets}
 
     @classmethod
     def from_config(cls, config):
         chars = config["chars"]
         return cls(Vocabulary.from_config(config["words"]), Vocabulary.from_config(config["tags"]),
                    None if chars is None else Vocabulary.from_config(chars),
-                   config["max_word_length"], config.get("lowercase", False))
+                   config["max_word_length"], config.get("lowercase", False),
+                   config.get("feature_buckets", FEATURE_BUCKETS))
 
 
 def tokens_of(sentence):
@@ -255,21 +284,34 @@ class Predictor:
             file.write("\n")
 
 
+def tagger_outputs(model, preprocessor, token_lists, batch_size=64):
+    """``[(rows, outputs, lengths)]``: the tagger's outputs (batch, longest, tags) for
+    batches of the non-empty lists of tokens of similar lengths (the same batches for
+    any tagger), `rows` their indices in `token_lists`. The model gets the inputs it
+    takes (`Preprocessor.encode`)."""
+    filled = [k for k, tokens in enumerate(token_lists) if tokens]
+    if not filled:
+        return []
+    names = tuple(model.input) if isinstance(model.input, dict) else None
+    batches = LengthBatches([token_lists[k] for k in filled],
+                            lambda chunk: preprocessor.encode(chunk, names),
+                            [len(token_lists[k]) for k in filled], batch_size, shuffle=False)
+    results = []
+    for index, group in enumerate(batches.groups):
+        lengths = [len(batches.examples[k]) for k in group]
+        outputs = predict_batch(model, batches[index], batch_size)[:, :max(lengths)]
+        results.append(([filled[k] for k in group], outputs, lengths))
+    return results
+
+
 def predict_tags(model, preprocessor, token_lists, batch_size=64):
     """The predicted tags of each list of tokens (batched by length; none for no tokens)."""
     tag_lists = [[] for _ in token_lists]
-    filled = [k for k, tokens in enumerate(token_lists) if tokens]
-    if not filled:
-        return tag_lists
-    batches = LengthBatches([token_lists[k] for k in filled], preprocessor.encode,
-                            [len(token_lists[k]) for k in filled], batch_size, shuffle=False)
     decode = compiled(model.crf.decode) if isinstance(model, CRFModel) else None
-    for index, group in enumerate(batches.groups):
-        lengths = [len(batches.examples[k]) for k in group]
-        tag_ids = best_tag_ids(model, predict_batch(model, batches[index], batch_size),
-                               lengths, decode)
-        for k, tags in zip(group, preprocessor.decode(tag_ids, lengths)):
-            tag_lists[filled[k]] = tags
+    for rows, outputs, lengths in tagger_outputs(model, preprocessor, token_lists, batch_size):
+        tag_ids = best_tag_ids(model, outputs, lengths, decode)
+        for k, tags in zip(rows, preprocessor.decode(tag_ids, lengths)):
+            tag_lists[k] = tags
     return tag_lists
 
 
@@ -373,6 +415,19 @@ def check_labels(valid_rows, test_rows, known, paths, column, verbose, noun="tag
               f"count as errors (the model cannot predict them): {listed}", flush=True)
 
 
+def feature_batches(preprocessor, sentences, batch_size, shuffle=True, seed=0):
+    """`LengthBatches` of ``({"features"}, tag ids)`` of sentences of similar lengths (the
+    feature tagger's), each sentence's features hashed once."""
+    examples = [(preprocessor.features(tokens), tags) for tokens, tags in sentences]
+
+    def encode(chunk):
+        return ({"features": pad([features for features, _ in chunk])},
+                preprocessor.encode_tags([tags for _, tags in chunk]))
+
+    return LengthBatches(examples, encode, [len(tags) for _, tags in sentences], batch_size,
+                         shuffle=shuffle, seed=seed)
+
+
 def tagged_batches(preprocessor, sentences, batch_size, shuffle=True, seed=0):
     """`LengthBatches` of ``(inputs, tag ids)`` of sentences of similar lengths."""
 
@@ -422,17 +477,25 @@ def build(config, data):
 
 
 def finish(model, data, config, work, history):
-    """The tagger to keep: `model` alone, or with ``config.members`` > 1 the
-    `average_of_taggers` of `model` and more taggers trained here one after another (seeds
-    ``config.seed + 1``, ...; each in ``work/members/K``), while the time left of
-    ``config.max_seconds`` is at least the longest training so far (`history` is
+    """The tagger to keep: `model`, averaged with what trains here after it (`history` is
     `model`'s; without its ``attrs["seconds"]``, as from a search, its time is not
-    counted)."""
+    counted):
+
+    - with ``config.features``, a feature tagger (`train_feature_tagger`, in
+      ``work/features``);
+    - with ``config.members`` > 1, more recurrent taggers one after another (seeds
+      ``config.seed + 1``, ...; each in ``work/members/K``), while the time left of
+      ``config.max_seconds`` is at least the longest recurrent training so far.
+
+    The recurrent taggers are averaged with equal weights, and the feature tagger joins
+    them with the weight of `feature_weight` (`average_of_taggers`)."""
     taggers, seconds = [model], [history.attrs.get("seconds", 0.0)]
+    features, spent = (train_feature_tagger(data, config, work, sum(seconds))
+                       if config.features else (None, 0.0))
     # The workers of a multi-worker run measure their own times: all go on, or none.
     strategy = getattr(model, "distribute_strategy", None)
     for k in range(1, config.members):
-        left = config.max_seconds and config.max_seconds - sum(seconds)
+        left = config.max_seconds and config.max_seconds - sum(seconds) - spent
         if left is not None and any_worker(strategy, left < max(seconds)):
             break
         member_config = config.replace(seed=config.seed + k, max_seconds=left)
@@ -445,7 +508,64 @@ def finish(model, data, config, work, history):
         with phase(f"training tagger {k + 1} of at most {config.members}", config.verbose):
             seconds.append(train(tagger, data, member_config, folder).attrs["seconds"])
         taggers.append(tagger)
-    return average_of_taggers(taggers) if len(taggers) > 1 else model
+    recurrent = average_of_taggers(taggers) if len(taggers) > 1 else model
+    weight = feature_weight(recurrent, features, data, config) if features else 0.0
+    if not weight:
+        return recurrent
+    share = (1.0 - weight) / len(taggers)
+    return average_of_taggers(taggers + [features], [share] * len(taggers) + [weight])
+
+
+def train_feature_tagger(data, config, work, spent):
+    """``(tagger, seconds)``: a feature tagger (`build_feature_tagger`: a CRF, or a
+    softmax as ``config.output`` says) trained on the hashed features of the training
+    sentences in ``work/features`` (Adam, early stopping on the validation loss), for at
+    most `FEATURE_TIME_SHARE` of ``config.max_seconds`` and what `spent` seconds left of
+    it, and its training time."""
+    preprocessor = data.preprocessor
+    feature_config = config.replace(
+        learning_rate=FEATURE_LEARNING_RATE, ema=0.0, epochs=FEATURE_EPOCHS,
+        patience=FEATURE_PATIENCE, monitor="val_loss",
+        max_seconds=config.max_seconds and max(0.0, min(
+            config.max_seconds * FEATURE_TIME_SHARE, config.max_seconds - spent)))
+    with distribution_scope(config.distribute):
+        tagger = compile_tagger(build_feature_tagger(
+            len(preprocessor.tags), preprocessor.feature_buckets, SLOTS, config.output,
+            name=FEATURE_TAGGER), feature_config)
+    batches = {split: feature_batches(preprocessor, data.sentences[split], config.batch_size,
+                                      shuffle=split == "train", seed=config.seed)
+               for split in ("train", "valid")}
+    folder = Path(work) / "features"
+    folder.mkdir(parents=True, exist_ok=True)
+    with phase("training the feature tagger", config.verbose):
+        history = train(tagger, dataclasses.replace(data, **batches), feature_config, folder)
+    return tagger, history.attrs["seconds"]
+
+
+def feature_weight(tagger, features, data, config):
+    """The weight ``w`` of `FEATURE_WEIGHTS` (the smallest on a tie) for which ``(1 - w)
+    * tagger + w * features`` (their tag potentials and CRF transitions, or their
+    probabilities) tags the most validation words right."""
+    preprocessor = data.preprocessor
+    token_lists, gold = map(list, zip(*data.sentences["valid"]))
+    first, second = (tagger_outputs(m, preprocessor, token_lists, config.batch_size)
+                     for m in (tagger, features))
+    crf = CRF(tagger.crf.num_tags) if isinstance(tagger, CRFModel) else None
+    if crf is not None:
+        crf.build()
+    right = []
+    for w in FEATURE_WEIGHTS:
+        if crf is not None:
+            crf.set_weights([(1 - w) * a + w * b for a, b in zip(tagger.crf.get_weights(),
+                                                                 features.crf.get_weights())])
+        hits = 0
+        for (rows, a, lengths), (_, b, _) in zip(first, second):
+            tag_ids = best_tag_ids(tagger, (1 - w) * a + w * b, lengths,
+                                   crf.decode if crf is not None else None)
+            hits += sum(int(np.sum(ids[:n] == preprocessor.tags.encode(gold[k])))
+                        for k, ids, n in zip(rows, tag_ids, lengths))
+        right.append(hits)
+    return float(FEATURE_WEIGHTS[int(np.argmax(right))])
 
 
 def compile_tagger(model, config):
@@ -474,6 +594,17 @@ def tag_split(model, data, split, batch_size):
     return token_lists, gold, predict_tags(model, data.preprocessor, token_lists, batch_size)
 
 
+def parts_of(model):
+    """``{"members": the recurrent taggers a `finish`ed tagger averages, "feature_weight":
+    the feature tagger's weight in it (0 without one)}``."""
+    parts = [layer for layer in model.layers if isinstance(layer, keras.Model)]
+    members = sum(layer.name != FEATURE_TAGGER for layer in parts) or 1
+    if not any(layer.name == FEATURE_TAGGER for layer in parts):
+        return {"members": members, "feature_weight": 0.0}
+    mixture = next(layer for layer in model.layers if isinstance(layer, Mixture))
+    return {"members": members, "feature_weight": mixture.mixing_weights[-1]}  # it is last
+
+
 def evaluate(model, data, config):
     """Test token accuracy, entity F1 (BIO tags only), the rate of and accuracy on words
     outside the vocabulary (oov: ``<unk>`` to the model) and on words unseen in training,
@@ -496,7 +627,7 @@ def evaluate(model, data, config):
                                                    preprocessor.tags).values()),
             **coverage_metrics(config.embeddings, data.preprocessor.words),
             "test_sentences": len(token_lists), "parameters": model.count_params(),
-            "members": sum(isinstance(layer, keras.Model) for layer in model.layers) or 1,
+            **parts_of(model),
             "confusion_matrix": matrix.tolist(), "tags": tags}
 
 
