@@ -44,6 +44,11 @@ def main(argv=None):
         # ## Training: checkpoints every epoch, early stopping on the validation roots.
         history = train(model, data, config, work)
 
+        # ## A bag of words of every phrase beside it, trained on the same nodes, its
+        # probabilities mixed with the Tree-LSTM's with the weight the validation roots'
+        # loss prefers (`--no-words`: not trained).
+        model = trees.finish(model, data, config, work, history)
+
         # ## Evaluation: root, binary and phrase accuracy, beside the BiLSTM and the
         # bag of words trained on the same phrases.
         metrics = {**trees.evaluate(model, data, config), **training_summary(history)}

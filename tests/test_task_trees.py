@@ -101,6 +101,32 @@ def test_validation_accuracy_is_the_root_accuracy_over_batches_of_any_size():
     assert evaluated == pytest.approx(hits / len(valid), abs=1e-6)
 
 
+@pytest.mark.parametrize("weight", [0.0, 0.3])
+def test_finish_mixes_in_the_bag_of_words_with_its_weight_and_evaluate_reports_both(
+        sst_like, tmp_path, monkeypatch, weight):
+    keras.utils.set_random_seed(0)
+    config = trees.Config(data=sst_like, units=4, embedding_dim=4, batch_size=8, epochs=1,
+                          max_seconds=None, baseline="none", verbose=0)
+    data = trees.prepare(config)
+    model = trees.build(config, data)
+    monkeypatch.setattr(trees, "mixture_weight", lambda *args: weight)
+    kept = trees.finish(model, data, config, tmp_path, None)
+    assert (tmp_path / "words" / "history.csv").exists()
+    metrics = trees.evaluate(kept, data, config)
+    if not weight:
+        assert kept is model and "words_weight" not in metrics
+        return
+    parts, weights = trees.mixture_parts(kept)
+    assert parts["tree"] is model and weights == [0.7, 0.3]
+    assert metrics["words_weight"] == 0.3 and 0.0 <= metrics["tree_fine_accuracy"] <= 1.0
+    test = data.trees["test"]
+    expected = (0.7 * trees.root_probabilities(model, data.preprocessor, test)
+                + 0.3 * trees.root_probabilities(parts["words"], data.preprocessor, test))
+    np.testing.assert_allclose(trees.root_probabilities(kept, data.preprocessor, test),
+                               expected, rtol=1e-5, atol=1e-6)
+    assert trees.finish(model, data, config.replace(words=False), tmp_path, None) is model
+
+
 def test_word_dropout_makes_words_unknown_in_training_and_leaves_inner_nodes():
     valid = [parse_tree(line) for line in embedded_lines("valid", 20)]
     preprocessor = trees.Preprocessor.fit(valid)
@@ -170,6 +196,7 @@ def test_a_run_scores_the_tree_model_beside_its_baselines_and_predicts(sst_like,
     valid_binary = metrics["valid_binary_accuracy"]
     assert valid_binary is None or 0.0 <= valid_binary <= 1.0
     assert metrics["test_trees"] == 24 and metrics["composition"] == "binary"
+    assert (out / "words" / "history.csv").exists()  # the bag of words trained beside it
     assert {"loss.png", "confusion.png", "predictions.csv"} <= {p.name for p in out.iterdir()}
     predictor = seqtasks.load(out)
     [result] = predictor.predict(["((the film) (was (not good)))"])

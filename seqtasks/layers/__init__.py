@@ -10,8 +10,10 @@ from seqtasks.layers.ngram_scores import NGramScores
 from seqtasks.layers.pooling import MaskedGlobalMaxPooling1D
 from seqtasks.layers.recurrent import Recurrent
 from seqtasks.layers.stack import recurrent_stack
+from seqtasks.layers.subtree_words import SubtreeWordScores
 from seqtasks.layers.tdnn import TDNN
 from seqtasks.layers.tree_lstm import TreeLSTM
 
 __all__ = ["CRF", "CRFModel", "FeatureScores", "GatedGraph", "MaskedGlobalMaxPooling1D",
-           "Mixture", "NGramScores", "Recurrent", "TDNN", "TreeLSTM", "recurrent_stack"]
+           "Mixture", "NGramScores", "Recurrent", "SubtreeWordScores", "TDNN", "TreeLSTM",
+           "recurrent_stack"]

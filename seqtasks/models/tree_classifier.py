@@ -1,5 +1,6 @@
 """A classifier of every node of a tree: embed the words, compose them bottom-up with a
-Tree-LSTM, classify each node's state.
+Tree-LSTM, classify each node's state; and the bag of words of every node's subtree
+(`build_subtree_word_classifier`), which the trees task mixes in.
 
 The inputs are the arrays of `seqtasks.data.trees.encode_trees` (``tokens``,
 ``children``, ``levels``); the output is a probability distribution over the labels at
@@ -19,6 +20,7 @@ import keras
 
 from seqtasks.errors import ConfigError
 from seqtasks.layers.stack import recurrent_stack
+from seqtasks.layers.subtree_words import SubtreeWordScores
 from seqtasks.layers.tree_lstm import TreeLSTM
 from seqtasks.layers.word_dropout import with_word_dropout
 
@@ -104,3 +106,15 @@ def build_tree_classifier(
     probabilities = keras.layers.Dense(num_classes, activation="softmax", name="classes")(states)
     inputs = {"tokens": tokens, "children": children, "levels": levels}
     return keras.Model(inputs, probabilities, name=name)
+
+
+def build_subtree_word_classifier(vocab_size, num_classes, max_children=2,
+                                  name="subtree_words"):
+    """Builds (uncompiled) the bag of words of every node: ``tokens`` and ``children``
+    (as `build_tree_classifier` takes them) -> `SubtreeWordScores` -> softmax per node."""
+    tokens = keras.Input(shape=(None,), dtype="int32", name="tokens")
+    children = keras.Input(shape=(None, max_children), dtype="int32", name="children")
+    scores = SubtreeWordScores(vocab_size, num_classes, name="subtree_word_scores")(
+        tokens, children)
+    probabilities = keras.layers.Activation("softmax", name="classes")(scores)
+    return keras.Model({"tokens": tokens, "children": children}, probabilities, name=name)

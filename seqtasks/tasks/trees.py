@@ -37,7 +37,9 @@ from seqtasks.errors import ConfigError, DataError
 from seqtasks.metrics import classification_scores
 from seqtasks.models.accuracy import TokenAccuracy
 from seqtasks.models.classifier import build_classifier
-from seqtasks.models.tree_classifier import COMPOSITIONS, LEAVES, build_tree_classifier
+from seqtasks.models.mixtures import mixture_of, mixture_weight
+from seqtasks.models.tree_classifier import (COMPOSITIONS, LEAVES, build_subtree_word_classifier,
+                                             build_tree_classifier)
 from seqtasks.plots import plot_confusion, plot_history
 from seqtasks.progress import phase
 from seqtasks.tasks.config import TaskConfig, like, setting
@@ -52,6 +54,10 @@ FIXED = {"cell": "lstm", "depth": 1, "bidirectional": False}  # one Tree-LSTM
 SUFFIXES = (".txt", ".tree", ".trees")
 BASELINES = ("bilstm", "none")
 SAMPLE = 200  # test trees in predictions.csv
+INPUTS = ("tokens", "children", "levels")
+# The bag of words of every phrase: training (Adam, early stopping on the validation
+# roots' loss, at most this share of max_seconds).
+WORDS_LEARNING_RATE, WORDS_PATIENCE, WORDS_EPOCHS, WORDS_TIME_SHARE = 1e-2, 2, 10, 0.1
 
 
 @dataclasses.dataclass
@@ -87,6 +93,10 @@ class Config(TaskConfig):
     lowercase: bool = setting(True, "look words up in lower case")
     min_freq: int = setting(1, "drop words seen fewer times than this in training",
                             check=positive_int)
+    words: bool = setting(True, "also train a bag of words of every phrase (a weight per "
+                                "label for each word, summed over the phrase) and mix its "
+                                "probabilities into the Tree-LSTM's with the weight of "
+                                "lowest cross-entropy on the validation roots")
     baseline: str = setting("bilstm", "also train, on the same phrases, a sequence baseline: "
                                       "a BiLSTM over each phrase's words (none: skip it)",
                             choices=BASELINES)
@@ -159,8 +169,14 @@ class Preprocessor:
                    config["composition"], config["lowercase"])
 
 
-def model_inputs(batch):
-    return {"tokens": batch.tokens, "children": batch.children, "levels": batch.levels}
+def model_inputs(batch, names=INPUTS):
+    """The arrays `names` of a `TreeBatch` (default: all a tree classifier takes)."""
+    return {name: getattr(batch, name) for name in names}
+
+
+def input_names(model):
+    """The names of the inputs `model` takes."""
+    return tuple(model.input)
 
 
 def parse_input(text, line):
@@ -204,8 +220,8 @@ def node_probabilities(model, preprocessor, trees, batch_size=64):
     results = [None] * len(trees)
     for index, group in enumerate(batches.groups):
         batch = batches[index]
-        probabilities = predict_batch(model, model_inputs(batch), batch_size,
-                                      TreeBatch.PADDING)
+        probabilities = predict_batch(model, model_inputs(batch, input_names(model)),
+                                      batch_size, TreeBatch.PADDING)
         for row, k in enumerate(group):
             results[k] = probabilities[row, :batch.root_index[row] + 1]
     return results
@@ -246,9 +262,11 @@ def check_labels(trees, num_classes, path):
                             f"(0-{num_classes - 1})", path=path, line=line)
 
 
-def node_batches(preprocessor, trees, batch_size, roots_only=False, shuffle=True, seed=0):
-    """`LengthBatches` of ``(inputs, labels, weights)``: weight 1 on each labelled node
-    (only the root with `roots_only`), 0 elsewhere (labels -1 become 0 there)."""
+def node_batches(preprocessor, trees, batch_size, roots_only=False, shuffle=True, seed=0,
+                 names=INPUTS):
+    """`LengthBatches` of ``(inputs, labels, weights)`` (the inputs `names`): weight 1 on
+    each labelled node (only the root with `roots_only`), 0 elsewhere (labels -1 become 0
+    there)."""
 
     def encode(chunk):
         batch = preprocessor.encode(chunk)
@@ -256,7 +274,7 @@ def node_batches(preprocessor, trees, batch_size, roots_only=False, shuffle=True
         if roots_only:
             weights = np.zeros_like(weights)
             weights[np.arange(len(chunk)), batch.root_index] = 1.0
-        return model_inputs(batch), np.maximum(batch.labels, 0), weights
+        return model_inputs(batch, names), np.maximum(batch.labels, 0), weights
 
     return LengthBatches(trees, encode, [tree.size() for tree in trees], batch_size,
                          shuffle=shuffle, seed=seed, fill=TreeBatch.PADDING)
@@ -290,6 +308,47 @@ def build(config, data):
     model.compile(optimizer=make_optimizer(config.learning_rate, config.clipnorm, config.ema),
                   loss=cross_entropy(), weighted_metrics=[TokenAccuracy()])
     return model
+
+
+def finish(model, data, config, work, history):
+    """The model to keep after training the Tree-LSTM `model` (its `history` is not
+    needed here): with ``config.words``, the `mixture_of` `model` and a bag of words of
+    every phrase (`build_subtree_word_classifier`) trained here on the same nodes (in
+    ``work/words``; early stopping on the validation roots' loss), weighted by
+    `mixture_weight` on the validation roots; else `model` itself."""
+    if not config.words:
+        return model
+    preprocessor = data.preprocessor
+    words = build_subtree_word_classifier(len(preprocessor.words), preprocessor.num_classes,
+                                          model.input["children"].shape[-1])
+    words.compile(optimizer=make_optimizer(WORDS_LEARNING_RATE), loss=cross_entropy(),
+                  weighted_metrics=[TokenAccuracy()])
+    names = input_names(words)
+    train = node_batches(preprocessor, data.trees["train"], config.batch_size,
+                         seed=config.seed, names=names)
+    valid = node_batches(preprocessor, data.trees["valid"], config.batch_size,
+                         roots_only=True, shuffle=False, names=names)
+    folder = Path(work) / "words"
+    folder.mkdir(parents=True, exist_ok=True)
+    with phase("training the bag of words of every phrase", config.verbose):
+        fit(words, train, valid, folder, epochs=WORDS_EPOCHS,
+            max_seconds=config.max_seconds and config.max_seconds * WORDS_TIME_SHARE,
+            patience=WORDS_PATIENCE, monitor="val_loss", verbose=config.verbose)
+    valid_trees = data.trees["valid"]
+    weight = mixture_weight(
+        *(root_probabilities(m, preprocessor, valid_trees, config.batch_size)
+          for m in (model, words)), np.array([tree.label for tree in valid_trees]))
+    return mixture_of([model, words], [1.0 - weight, weight]) if weight else model
+
+
+def mixture_parts(model):
+    """``({"tree": classifier, "words": classifier}, [their weights])`` of a `finish`ed
+    mixture; ``({"tree": model}, [1.0])`` for the Tree-LSTM alone."""
+    if not any(layer.name == "mixture_weights" for layer in model.layers):
+        return {"tree": model}, [1.0]
+    return ({"tree": model.get_layer("tree_classifier"),
+             "words": model.get_layer("subtree_words")},
+            model.get_layer("mixture_weights").mixing_weights)
 
 
 def max_children_of(trees):
@@ -375,7 +434,9 @@ def sequence_baseline(data, config):
 def evaluate(model, data, config):
     """Test root accuracy (``fine_accuracy``), binary accuracy of the non-neutral roots,
     accuracy over every labelled node (``phrase_accuracy``), validation root accuracy,
-    and the sequence baseline's and the bag of words' root accuracies."""
+    for a mixture (`finish`) the Tree-LSTM's root accuracies alone (``tree_fine_accuracy``,
+    ``tree_binary_accuracy``) and the bag of words' weight (``words_weight``), and the
+    sequence baseline's and the bag of words' root accuracies."""
     started = time.monotonic()
     test = data.trees["test"]
     with phase(f"classifying the nodes of the {len(test)} test trees", config.verbose):
@@ -400,6 +461,12 @@ def evaluate(model, data, config):
         "classes": [str(k) for k in classes], "composition": data.preprocessor.composition,
         "test_trees": len(test), "parameters": model.count_params(),
     }
+    parts, weights = mixture_parts(model)
+    if len(parts) > 1:
+        alone = root_probabilities(parts["tree"], data.preprocessor, test, config.batch_size)
+        metrics.update(tree_fine_accuracy=float(np.mean(alone.argmax(-1) == gold)),
+                       tree_binary_accuracy=binary_accuracy(gold, alone),
+                       words_weight=weights[1])
     with phase("fitting the bag-of-words baseline on the training phrases", config.verbose):
         word_lists, labels = phrases(data.trees["train"], str)
         metrics["bag_of_words_fine_accuracy"] = bag_of_words_baseline(
