@@ -314,6 +314,11 @@ def test_the_feature_tagger_trains_first_its_time_counts_and_it_joins_with_its_w
     kept = tagging.finish(first, None, config.replace(members=1), tmp_path,
                           SimpleNamespace(attrs={"seconds": 40.0}))
     assert kept is first  # a weight of 0 keeps the recurrent taggers alone
+    # The first tagger used the whole budget: no feature tagger, no more taggers.
+    monkeypatch.setattr(tagging, "train_feature_tagger", None)
+    kept = tagging.finish(first, None, config, tmp_path,
+                          SimpleNamespace(attrs={"seconds": 130.0}))
+    assert kept is first and seen == [60.0]
 
 
 def test_the_feature_tagger_gets_a_weight_where_it_tags_better_and_the_mix_predicts(

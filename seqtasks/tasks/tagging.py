@@ -481,8 +481,8 @@ def finish(model, data, config, work, history):
     `model`'s; without its ``attrs["seconds"]``, as from a search, its time is not
     counted):
 
-    - with ``config.features``, a feature tagger (`train_feature_tagger`, in
-      ``work/features``);
+    - with ``config.features`` and time left, a feature tagger (`train_feature_tagger`,
+      in ``work/features``);
     - with ``config.members`` > 1, more recurrent taggers one after another (seeds
       ``config.seed + 1``, ...; each in ``work/members/K``), while the time left of
       ``config.max_seconds`` is at least the longest recurrent training so far.
@@ -490,8 +490,9 @@ def finish(model, data, config, work, history):
     The recurrent taggers are averaged with equal weights, and the feature tagger joins
     them with the weight of `feature_weight` (`average_of_taggers`)."""
     taggers, seconds = [model], [history.attrs.get("seconds", 0.0)]
+    left = config.max_seconds and config.max_seconds - sum(seconds)
     features, spent = (train_feature_tagger(data, config, work, sum(seconds))
-                       if config.features else (None, 0.0))
+                       if config.features and (left is None or left > 0) else (None, 0.0))
     # The workers of a multi-worker run measure their own times: all go on, or none.
     strategy = getattr(model, "distribute_strategy", None)
     for k in range(1, config.members):
@@ -521,13 +522,13 @@ def train_feature_tagger(data, config, work, spent):
     softmax as ``config.output`` says) trained on the hashed features of the training
     sentences in ``work/features`` (Adam, early stopping on the validation loss), for at
     most `FEATURE_TIME_SHARE` of ``config.max_seconds`` and what `spent` seconds left of
-    it, and its training time."""
+    it (some must be left), and its training time."""
     preprocessor = data.preprocessor
     feature_config = config.replace(
         learning_rate=FEATURE_LEARNING_RATE, ema=0.0, epochs=FEATURE_EPOCHS,
         patience=FEATURE_PATIENCE, monitor="val_loss",
-        max_seconds=config.max_seconds and max(0.0, min(
-            config.max_seconds * FEATURE_TIME_SHARE, config.max_seconds - spent)))
+        max_seconds=config.max_seconds and min(config.max_seconds * FEATURE_TIME_SHARE,
+                                               config.max_seconds - spent))
     with distribution_scope(config.distribute):
         tagger = compile_tagger(build_feature_tagger(
             len(preprocessor.tags), preprocessor.feature_buckets, SLOTS, config.output,
