@@ -19,9 +19,8 @@ import keras
 
 from seqtasks.layers import CRF, CRFModel
 from seqtasks.layers.feature_scores import FeatureScores
+from seqtasks.models.tagger import OUTPUTS
 from seqtasks.validation import one_of
-
-OUTPUTS = ("softmax", "crf")
 
 
 def build_feature_tagger(num_tags, buckets, slots, output="crf", name="feature_tagger"):

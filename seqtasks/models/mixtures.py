@@ -24,18 +24,20 @@ from seqtasks.layers.crf import CRF, CRFModel
 from seqtasks.layers.mixture import Mixture
 
 
+def _input_like(tensor):
+    """A new `keras.Input` of `tensor`'s shape (batch left out), dtype and name."""
+    return keras.Input(shape=tensor.shape[1:], dtype=tensor.dtype, name=tensor.name)
+
+
 def _inputs_like(models):
     """New `keras.Input`s of the structure, shapes, dtypes and names of `models[0]`'s
     inputs, and, for models of dict inputs, of the others' inputs it lacks."""
-    inputs = keras.tree.map_structure(
-        lambda tensor: keras.Input(shape=tensor.shape[1:], dtype=tensor.dtype,
-                                   name=tensor.name), models[0].input)
+    inputs = keras.tree.map_structure(_input_like, models[0].input)
     if isinstance(inputs, dict):
         for model in models[1:]:
             for name, tensor in model.input.items():
                 if name not in inputs:
-                    inputs[name] = keras.Input(shape=tensor.shape[1:], dtype=tensor.dtype,
-                                               name=tensor.name)
+                    inputs[name] = _input_like(tensor)
     return inputs
 
 
@@ -54,6 +56,16 @@ def mixture_of(models, weights, name="mixture"):
     inputs = _inputs_like(models)
     outputs = Mixture(weights, name="mixture_weights")([_called(m, inputs) for m in models])
     return keras.Model(inputs, outputs, name=name)
+
+
+def parts_of_mixture(model, parts):
+    """``({key: model}, [their weights])`` of a `mixture_of` `model`, whose models are the
+    layers that `parts` (``{key: layer name}``, in mixing order) names; ``({first key:
+    model}, [1.0])`` for a model that is not a mixture."""
+    if not any(layer.name == "mixture_weights" for layer in model.layers):
+        return {next(iter(parts)): model}, [1.0]
+    return ({key: model.get_layer(name) for key, name in parts.items()},
+            model.get_layer("mixture_weights").mixing_weights)
 
 
 def mixture_weight(first, second, labels, grid=21):

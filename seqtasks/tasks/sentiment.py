@@ -40,7 +40,7 @@ from seqtasks.data.splits import find_splits, hold_out
 from seqtasks.data.text import Vocabulary, WordTokenizer, tokenizer_from_config
 from seqtasks.metrics import classification_scores
 from seqtasks.models.classifier import POOLINGS, build_classifier
-from seqtasks.models.mixtures import mixture_of, mixture_weight
+from seqtasks.models.mixtures import mixture_of, mixture_weight, parts_of_mixture
 from seqtasks.models.ngram_classifier import build_ngram_classifier
 from seqtasks.plots import plot_confusion, plot_history
 from seqtasks.progress import phase
@@ -278,11 +278,7 @@ def finish(model, data, config, work, history):
 def mixture_parts(model):
     """``({"recurrent": classifier, "ngram": classifier}, [their weights])`` of a
     `finish`ed mixture; ``({"recurrent": model}, [1.0])`` for a classifier alone."""
-    if not any(layer.name == "mixture_weights" for layer in model.layers):
-        return {"recurrent": model}, [1.0]
-    return ({"recurrent": model.get_layer("classifier"),
-             "ngram": model.get_layer("ngram_classifier")},
-            model.get_layer("mixture_weights").mixing_weights)
+    return parts_of_mixture(model, {"recurrent": "classifier", "ngram": "ngram_classifier"})
 
 
 def evaluate(model, data, config):

@@ -549,6 +549,7 @@ def feature_weight(tagger, features, data, config):
     probabilities) tags the most validation words right."""
     preprocessor = data.preprocessor
     token_lists, gold = map(list, zip(*data.sentences["valid"]))
+    gold = [preprocessor.tags.encode(tags) for tags in gold]
     first, second = (tagger_outputs(m, preprocessor, token_lists, config.batch_size)
                      for m in (tagger, features))
     crf = CRF(tagger.crf.num_tags) if isinstance(tagger, CRFModel) else None
@@ -563,7 +564,7 @@ def feature_weight(tagger, features, data, config):
         for (rows, a, lengths), (_, b, _) in zip(first, second):
             tag_ids = best_tag_ids(tagger, (1 - w) * a + w * b, lengths,
                                    crf.decode if crf is not None else None)
-            hits += sum(int(np.sum(ids[:n] == preprocessor.tags.encode(gold[k])))
+            hits += sum(int(np.sum(ids[:n] == gold[k]))
                         for k, ids, n in zip(rows, tag_ids, lengths))
         right.append(hits)
     return float(FEATURE_WEIGHTS[int(np.argmax(right))])

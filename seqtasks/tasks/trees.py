@@ -37,7 +37,7 @@ from seqtasks.errors import ConfigError, DataError
 from seqtasks.metrics import classification_scores
 from seqtasks.models.accuracy import TokenAccuracy
 from seqtasks.models.classifier import build_classifier
-from seqtasks.models.mixtures import mixture_of, mixture_weight
+from seqtasks.models.mixtures import mixture_of, mixture_weight, parts_of_mixture
 from seqtasks.models.tree_classifier import (COMPOSITIONS, LEAVES, build_subtree_word_classifier,
                                              build_tree_classifier)
 from seqtasks.plots import plot_confusion, plot_history
@@ -344,11 +344,7 @@ def finish(model, data, config, work, history):
 def mixture_parts(model):
     """``({"tree": classifier, "words": classifier}, [their weights])`` of a `finish`ed
     mixture; ``({"tree": model}, [1.0])`` for the Tree-LSTM alone."""
-    if not any(layer.name == "mixture_weights" for layer in model.layers):
-        return {"tree": model}, [1.0]
-    return ({"tree": model.get_layer("tree_classifier"),
-             "words": model.get_layer("subtree_words")},
-            model.get_layer("mixture_weights").mixing_weights)
+    return parts_of_mixture(model, {"tree": "tree_classifier", "words": "subtree_words"})
 
 
 def max_children_of(trees):
