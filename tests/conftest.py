@@ -25,7 +25,7 @@ JAX_RUNS = {
          "tests/test_ngram_classifier.py", "tests/test_mixtures.py", "-k",
          "not (save_and_load and (layernorm or peephole or noforget or resetbefore or "
          "minimal or narx or mingru or minlstm)) and not (test_minimal_cells and not (holes "
-         "or forms))"],
+         "or forms or hand_written))"],
         {}),
     "tests/test_backends.py::test_fused_masked_layers_pass_on_jax": (
         ["tests/test_fused_masked.py", "-k", "compiled and True"],

@@ -119,6 +119,32 @@ def test_the_loop_and_scan_forms_agree_with_gradients():
         np.testing.assert_allclose(got[0], want[0], atol=1e-4)
 
 
+@pytest.mark.skipif(keras.backend.backend() != "jax",
+                    reason="JAX's hand-written gradient (tests/test_backends.py runs this on JAX)")
+@pytest.mark.parametrize("name", CELLS)
+@pytest.mark.parametrize("mask_name", [None, "holes"])
+def test_the_hand_written_gradient_equals_autodiff(name, mask_name, monkeypatch):
+    """`seqtasks.cells.jax_terms` (one product per gate) against the split projection
+    differentiated by JAX, outputs and gradients; large pre-activations included."""
+    x = inputs(7) * 3.0
+    mask = None if mask_name is None else MASKS[mask_name]
+    hand, auto = (Recurrent(CELLS[name](UNITS), return_sequences=True) for _ in range(2))
+    hand(x), auto(x)
+    weights = [np.random.default_rng(2).normal(0, 2.0, w.shape).astype("float32")
+               for w in hand.get_weights()]
+    hand.set_weights(weights)
+    auto.set_weights(weights)
+    assert hand.cell.hand_gradient_terms() is not None
+    got = outputs_and_gradients(hand, x, mask=mask)
+    monkeypatch.setattr(type(auto.cell), "hand_gradient_terms", lambda cell: None)
+    want = outputs_and_gradients(auto, x, mask=mask)
+    for got_part, want_part in zip(got, want):
+        for g, w in zip(got_part, want_part):
+            np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-5)
+    tanh = CELLS[name](UNITS, activation="tanh")
+    assert tanh.hand_gradient_terms() is None  # only for a linear candidate
+
+
 class Recurrence(keras.layers.Layer):
     """``linear_recurrence`` of the input's halves (a, b) from a trainable initial state,
     or (``unrolled``) the same recurrence as a Python loop of multiply-adds."""

@@ -47,6 +47,38 @@ class MinimalCell(GatedCell):
         """``(a, b)`` with ``h' = a * h + b`` for projected inputs (..., G * units)."""
         raise NotImplementedError
 
+    def sequence_terms(self, inputs):
+        """``(a, b)`` of every step of `inputs` (..., features) at once: `scan_terms` of
+        `project_inputs`; where `hand_gradient_terms` applies, from one matrix product
+        per gate and the candidate instead (no split projection: on JAX, whose CPU
+        backend would put the split's gradients together in another pass)."""
+        terms = self.hand_gradient_terms()
+        if terms is None:
+            return self.scan_terms(self.project_inputs(inputs))
+        shape = ops.shape(inputs)
+        rows = ops.reshape(inputs, (-1, shape[-1]))
+        bias = self.input_bias()
+        parts = []
+        for k in range(self.gates):
+            columns = slice(k * self.units, (k + 1) * self.units)
+            part = ops.matmul(rows, self.kernel[:, columns])
+            if bias is not None:
+                part = part + bias[columns]
+            parts.append(ops.reshape(part, (*shape[:-1], self.units)))
+        return terms(*parts)
+
+    def hand_gradient_terms(self):
+        """The `seqtasks.cells.jax_terms` function of this cell's terms from its gates'
+        and candidate's projections, where it applies (JAX, sigmoid gates, a linear
+        candidate); None elsewhere."""
+        if not (keras.backend.backend() == "jax"
+                and self.recurrent_activation is keras.activations.sigmoid
+                and self.activation is keras.activations.linear):
+            return None
+        from seqtasks.cells import jax_terms
+
+        return getattr(jax_terms, self.TERMS)
+
     def recurrent_step(self, projected, states, training=False):
         h_tm1 = states[0] if isinstance(states, (list, tuple)) else states
         a, b = self.scan_terms(projected)
@@ -62,7 +94,12 @@ class MinGRUCell(MinimalCell):
         super().__init__(units, **kwargs)
         self.gates = 2
 
+    TERMS = "min_gru_terms"
+
     def scan_terms(self, projected):
+        terms = self.hand_gradient_terms()
+        if terms is not None:
+            return terms(*ops.split(projected, 2, axis=-1))
         # One split, not two slices: a slice's gradient fills a whole zero tensor each.
         x_z, x_h = ops.split(projected, 2, axis=-1)
         z = self.recurrent_activation(x_z)
@@ -78,7 +115,12 @@ class MinLSTMCell(MinimalCell):
         super().__init__(units, **kwargs)
         self.gates = 3
 
+    TERMS = "min_lstm_terms"
+
     def scan_terms(self, projected):
+        terms = self.hand_gradient_terms()
+        if terms is not None:
+            return terms(*ops.split(projected, 3, axis=-1))
         x_i, x_f, x_h = ops.split(projected, 3, axis=-1)
         i = self.recurrent_activation(x_i)
         f = self.recurrent_activation(x_f)

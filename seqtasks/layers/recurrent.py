@@ -172,7 +172,7 @@ class Recurrent(keras.layers.RNN):
         parts = []
         count = LINEAR_SPANS.get(keras.backend.backend(), 1)
         for start, stop in time_spans(ops.shape(inputs)[0], count, SHORTEST_LINEAR_SPAN):
-            a, b = cell.scan_terms(cell.project_inputs(inputs[start:stop]))
+            a, b = cell.sequence_terms(inputs[start:stop])
             if valid is not None:
                 kept = valid[start:stop]
                 a, b = ops.where(kept, a, ops.ones_like(a)), ops.where(kept, b, ops.zeros_like(b))
