@@ -119,13 +119,12 @@ def test_the_loop_and_scan_forms_agree_with_gradients():
         np.testing.assert_allclose(got[0], want[0], atol=1e-4)
 
 
-@pytest.mark.skipif(keras.backend.backend() != "jax",
-                    reason="JAX's hand-written gradient (tests/test_backends.py runs this on JAX)")
 @pytest.mark.parametrize("name", CELLS)
 @pytest.mark.parametrize("mask_name", [None, "holes"])
 def test_the_hand_written_gradient_equals_autodiff(name, mask_name, monkeypatch):
-    """`seqtasks.cells.jax_terms` (one product per gate) against the split projection
-    differentiated by JAX, outputs and gradients; large pre-activations included."""
+    """`seqtasks.cells.min_terms` (one product per gate) against the split projection
+    differentiated by the backend, outputs and gradients; large pre-activations
+    included (on JAX too: tests/test_backends.py)."""
     x = inputs(7) * 3.0
     mask = None if mask_name is None else MASKS[mask_name]
     hand, auto = (Recurrent(CELLS[name](UNITS), return_sequences=True) for _ in range(2))

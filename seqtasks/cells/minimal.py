@@ -27,6 +27,7 @@ Example:
 import keras
 from keras import ops
 
+from seqtasks.cells import min_terms
 from seqtasks.cells.base import GatedCell
 from seqtasks.errors import ConfigError
 
@@ -50,8 +51,8 @@ class MinimalCell(GatedCell):
     def sequence_terms(self, inputs):
         """``(a, b)`` of every step of `inputs` (..., features) at once: `scan_terms` of
         `project_inputs`; where `hand_gradient_terms` applies, from one matrix product
-        per gate and the candidate instead (no split projection: on JAX, whose CPU
-        backend would put the split's gradients together in another pass)."""
+        per gate and the candidate instead (no split projection, whose gradients would
+        be put together in another pass)."""
         terms = self.hand_gradient_terms()
         if terms is None:
             return self.scan_terms(self.project_inputs(inputs))
@@ -68,16 +69,10 @@ class MinimalCell(GatedCell):
         return terms(*parts)
 
     def hand_gradient_terms(self):
-        """The `seqtasks.cells.jax_terms` function of this cell's terms from its gates'
-        and candidate's projections, where it applies (JAX, sigmoid gates, a linear
-        candidate); None elsewhere."""
-        if not (keras.backend.backend() == "jax"
-                and self.recurrent_activation is keras.activations.sigmoid
-                and self.activation is keras.activations.linear):
-            return None
-        from seqtasks.cells import jax_terms
-
-        return getattr(jax_terms, self.TERMS)
+        """The `seqtasks.cells.min_terms` function of this cell's terms from its gates'
+        and candidate's projections, where it applies (`min_terms.applies`); None
+        elsewhere."""
+        return getattr(min_terms, self.TERMS) if min_terms.applies(self) else None
 
     def recurrent_step(self, projected, states, training=False):
         h_tm1 = states[0] if isinstance(states, (list, tuple)) else states
