@@ -18,7 +18,7 @@ from seqtasks.data.word_features import SLOTS, feature_ids
 from seqtasks.errors import ConfigError, DataError
 from seqtasks.models.mixtures import average_of_taggers
 from seqtasks.models.tagger import build_tagger
-from seqtasks.tasks import tagging
+from seqtasks.tasks import members, tagging
 from seqtasks.tasks.config import parse_config
 from seqtasks.tasks.runner import run_task
 
@@ -271,10 +271,10 @@ def test_more_taggers_train_while_the_budget_left_covers_the_longest_so_far(
         return SimpleNamespace(attrs={"seconds": 40.0})
 
     monkeypatch.setattr(tagging, "build", lambda config, data: SimpleNamespace())
-    monkeypatch.setattr(tagging, "train", fake_train)
+    monkeypatch.setattr(members, "train", fake_train)
     monkeypatch.setattr(tagging, "average_of_taggers", lambda taggers: ("average", taggers))
     config = tagging.Config(max_seconds=max_seconds, seed=5, features=False, verbose=0)
-    first = SimpleNamespace()
+    first = SimpleNamespace(name="tagger")
     kept = tagging.finish(first, None, config, tmp_path, SimpleNamespace(attrs={"seconds": 40.0}))
     assert [seed for seed, _ in seen] == [6, 7][:trained - 1]
     if max_seconds is not None:
@@ -297,14 +297,14 @@ def test_the_feature_tagger_trains_first_its_time_counts_and_it_joins_with_its_w
         return SimpleNamespace(attrs={"seconds": 40.0})
 
     monkeypatch.setattr(tagging, "build", lambda config, data: SimpleNamespace())
-    monkeypatch.setattr(tagging, "train", fake_train)
+    monkeypatch.setattr(members, "train", fake_train)
     monkeypatch.setattr(tagging, "train_feature_tagger",
                         lambda data, config, work, spent: (features, 30.0))
     monkeypatch.setattr(tagging, "feature_weight", lambda *args: 0.4)
     monkeypatch.setattr(tagging, "average_of_taggers",
                         lambda taggers, weights=None: (taggers, weights))
     config = tagging.Config(max_seconds=130.0, verbose=0)
-    first = SimpleNamespace()
+    first = SimpleNamespace(name="tagger")
     taggers, weights = tagging.finish(first, None, config, tmp_path,
                                       SimpleNamespace(attrs={"seconds": 40.0}))
     assert seen == [60.0] and len(taggers) == 3

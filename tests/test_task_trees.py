@@ -6,6 +6,7 @@ import json
 
 import keras
 import numpy as np
+import pandas as pd
 import pytest
 
 import seqtasks
@@ -52,7 +53,11 @@ def test_preprocessor_lowercases_words_chooses_the_composition_and_round_trips()
     assert binary.words.tokens[2:] == ["good", "the"]
     wide = trees.Preprocessor.fit([parse_tree("(3 (2 a) (2 b) (7 c))")], lowercase=False)
     assert wide.composition == "childsum" and wide.num_classes == 8
+    wide.binary_bias = 0.25
     again = trees.Preprocessor.from_config(json.loads(json.dumps(wide.get_config())))
+    assert again.binary_bias == 0.25
+    older = {k: v for k, v in wide.get_config().items() if k != "binary_bias"}
+    assert trees.Preprocessor.from_config(older).binary_bias == 0.0
     batch = again.encode([parse_tree("(1 (1 a) (1 b) (1 zzz))")])
     assert batch.tokens.tolist() == [[wide.word_id("a"), wide.word_id("b"), 1, 0]]
 
@@ -70,6 +75,26 @@ def test_binary_accuracy_compares_probability_mass_on_non_neutral_gold():
     assert trees.binary_accuracy(np.array([1, 1, 2]), probabilities) == 0.5
     assert trees.binary_accuracy(np.array([2]), probabilities[:1]) is None
     assert trees.polarity([0, 1, 2, 3, 4], 5).tolist() == [-1, -1, 0, 1, 1]
+    # A bias moves the decision: row 1 has log odds log(0.4 / 0.1) = 1.39.
+    assert trees.binary_accuracy(np.array([1, 1]), probabilities[:2], bias=1.5) == 1.0
+    assert trees.polarities(probabilities, 1.5).tolist() == [-1, -1, -1]
+
+
+def test_binary_bias_fits_the_side_a_model_favours_on_non_neutral_gold():
+    """A model that puts 0.6 of its mass on the positive side where the gold is
+    negative half the time: the fitted bias moves the threshold up to log(0.6 / 0.4)
+    on a grid of 0.01, and decides more rows right than no bias."""
+    rng = np.random.default_rng(0)
+    gold = rng.choice([0, 1, 3, 4], 400)
+    positive_mass = np.where(gold >= 3, 0.8, 0.6)  # biased towards positive
+    probabilities = np.zeros((400, 5))
+    probabilities[:, 3] = positive_mass
+    probabilities[:, 1] = 1.0 - positive_mass
+    bias = trees.binary_bias(gold, probabilities)
+    assert np.log(0.6 / 0.4) <= bias <= np.log(0.8 / 0.2)
+    assert trees.binary_accuracy(gold, probabilities, bias) == 1.0
+    assert trees.binary_accuracy(gold, probabilities) < 0.6
+    assert trees.binary_bias(np.array([2, 2]), probabilities[:2]) == 0.0  # all neutral
 
 
 def test_phrases_are_distinct_labelled_word_lists():
@@ -106,25 +131,57 @@ def test_finish_mixes_in_the_bag_of_words_with_its_weight_and_evaluate_reports_b
         sst_like, tmp_path, monkeypatch, weight):
     keras.utils.set_random_seed(0)
     config = trees.Config(data=sst_like, units=4, embedding_dim=4, batch_size=8, epochs=1,
-                          max_seconds=None, baseline="none", verbose=0)
+                          max_seconds=None, members=1, baseline="none", verbose=0)
     data = trees.prepare(config)
     model = trees.build(config, data)
     monkeypatch.setattr(trees, "mixture_weight", lambda *args: weight)
-    kept = trees.finish(model, data, config, tmp_path, None)
+    kept = trees.finish(model, data, config, tmp_path, pd.DataFrame())
     assert (tmp_path / "words" / "history.csv").exists()
     metrics = trees.evaluate(kept, data, config)
+    assert metrics["members"] == 1 and metrics["words_weight"] == weight
+    valid = data.trees["valid"]
+    assert data.preprocessor.binary_bias == metrics["binary_bias"] == trees.binary_bias(
+        np.array([tree.label for tree in valid]),
+        trees.root_probabilities(kept, data.preprocessor, valid))
     if not weight:
-        assert kept is model and "words_weight" not in metrics
+        assert kept is model and "tree_fine_accuracy" not in metrics
         return
-    parts, weights = trees.mixture_parts(kept)
-    assert parts["tree"] is model and weights == [0.7, 0.3]
-    assert metrics["words_weight"] == 0.3 and 0.0 <= metrics["tree_fine_accuracy"] <= 1.0
+    tree_models, words, mixed = trees.mixture_parts(kept)
+    assert tree_models == [model] and mixed == 0.3
+    assert 0.0 <= metrics["tree_fine_accuracy"] <= 1.0
     test = data.trees["test"]
     expected = (0.7 * trees.root_probabilities(model, data.preprocessor, test)
-                + 0.3 * trees.root_probabilities(parts["words"], data.preprocessor, test))
+                + 0.3 * trees.root_probabilities(words, data.preprocessor, test))
     np.testing.assert_allclose(trees.root_probabilities(kept, data.preprocessor, test),
                                expected, rtol=1e-5, atol=1e-6)
-    assert trees.finish(model, data, config.replace(words=False), tmp_path, None) is model
+    assert trees.finish(model, data, config.replace(words=False), tmp_path,
+                        pd.DataFrame()) is model
+
+
+def test_finish_averages_the_tree_lstms_of_members_and_the_kept_model_reloads(
+        sst_like, tmp_path):
+    keras.utils.set_random_seed(0)
+    config = trees.Config(data=sst_like, units=4, embedding_dim=4, batch_size=8, epochs=1,
+                          max_seconds=None, members=2, words=False, baseline="none",
+                          verbose=0)
+    data = trees.prepare(config)
+    model = trees.build(config, data)
+    kept = trees.finish(model, data, config, tmp_path, pd.DataFrame())
+    assert (tmp_path / "members" / "1" / "history.csv").exists()
+    tree_models, words, weight = trees.mixture_parts(kept)
+    assert [m.name for m in tree_models] == ["tree_classifier", "tree_classifier_1"]
+    assert words is None and weight == 0.0
+    test = data.trees["test"]
+    first, second = (trees.root_probabilities(m, data.preprocessor, test) for m in tree_models)
+    assert not np.allclose(first, second)  # another seed
+    averaged = trees.root_probabilities(kept, data.preprocessor, test)
+    np.testing.assert_allclose(averaged, (first + second) / 2, rtol=1e-5, atol=1e-6)
+    path = tmp_path / "kept.keras"
+    kept.save(path)
+    again = keras.saving.load_model(path)
+    np.testing.assert_allclose(trees.root_probabilities(again, data.preprocessor, test),
+                               averaged, rtol=1e-5, atol=1e-6)
+    assert trees.evaluate(kept, data, config)["members"] == 2
 
 
 def test_word_dropout_makes_words_unknown_in_training_and_leaves_inner_nodes():
@@ -201,12 +258,15 @@ def test_a_run_scores_the_tree_model_beside_its_baselines_and_predicts(sst_like,
     predictor = seqtasks.load(out)
     [result] = predictor.predict(["((the film) (was (not good)))"])
     assert result["label"] in {"0", "1", "2", "3", "4"} and 0 < result["probability"] <= 1
+    assert result["polarity"] in {"positive", "negative"}
+    # The bias fitted on the validation roots travels with the run and decides polarity.
+    assert predictor.preprocessor.binary_bias == metrics["binary_bias"]
     lines = tmp_path / "lines.txt"
     lines.write_text("((the film) (was good))\n(1 (2 the) (1 dull))\n", encoding="utf-8")
     capsys.readouterr()
     assert cli(["predict", str(out), str(lines)]) == 0
     printed = capsys.readouterr().out.splitlines()
-    assert printed[0] == "tree,label,probability" and len(printed) == 3
+    assert printed[0] == "tree,label,probability,polarity" and len(printed) == 3
     # The command prints what the API returns.
     buffer = io.StringIO()
     trees.Predictor.write(predictor.predict(["(1 (2 the) (1 dull))"]), buffer)

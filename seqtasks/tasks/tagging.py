@@ -55,7 +55,7 @@ from seqtasks.data.readers import CONLLU_FIELDS, read_tagged
 from seqtasks.data.splits import find_splits, hold_out
 from seqtasks.data.text import PAD, UNK, Vocabulary
 from seqtasks.data.word_features import SLOTS, feature_ids
-from seqtasks.distribute import any_worker, distribution_scope
+from seqtasks.distribute import distribution_scope
 from seqtasks.errors import ConfigError, DataError
 from seqtasks.metrics import tagging_scores
 from seqtasks.layers import CRF, CRFModel, Mixture
@@ -66,6 +66,7 @@ from seqtasks.models.tagger import CHAR_ENCODERS, OUTPUTS, build_tagger
 from seqtasks.plots import plot_confusion, plot_history
 from seqtasks.progress import phase
 from seqtasks.tasks.config import TaskConfig, like, setting
+from seqtasks.tasks.members import train_members
 from seqtasks.tasks.runner import train
 from seqtasks.training import compiled, cross_entropy, make_optimizer, predict_batch
 from seqtasks.validation import positive_int, rate
@@ -489,26 +490,12 @@ def finish(model, data, config, work, history):
 
     The recurrent taggers are averaged with equal weights, and the feature tagger joins
     them with the weight of `feature_weight` (`average_of_taggers`)."""
-    taggers, seconds = [model], [history.attrs.get("seconds", 0.0)]
-    left = config.max_seconds and config.max_seconds - sum(seconds)
-    features, spent = (train_feature_tagger(data, config, work, sum(seconds))
+    first_seconds = history.attrs.get("seconds", 0.0)
+    left = config.max_seconds and config.max_seconds - first_seconds
+    features, spent = (train_feature_tagger(data, config, work, first_seconds)
                        if config.features and (left is None or left > 0) else (None, 0.0))
-    # The workers of a multi-worker run measure their own times: all go on, or none.
-    strategy = getattr(model, "distribute_strategy", None)
-    for k in range(1, config.members):
-        left = config.max_seconds and config.max_seconds - sum(seconds) - spent
-        if left is not None and any_worker(strategy, left < max(seconds)):
-            break
-        member_config = config.replace(seed=config.seed + k, max_seconds=left)
-        keras.utils.set_random_seed(member_config.seed)
-        with distribution_scope(config.distribute):
-            tagger = build(member_config, data)
-        tagger.name = f"tagger_{k}"
-        folder = Path(work) / "members" / str(k)
-        folder.mkdir(parents=True, exist_ok=True)
-        with phase(f"training tagger {k + 1} of at most {config.members}", config.verbose):
-            seconds.append(train(tagger, data, member_config, folder).attrs["seconds"])
-        taggers.append(tagger)
+    taggers = train_members(build, model, data, config, work, first_seconds,
+                            spent, noun="tagger")
     recurrent = average_of_taggers(taggers) if len(taggers) > 1 else model
     weight = feature_weight(recurrent, features, data, config) if features else 0.0
     if not weight:

@@ -4,7 +4,8 @@ Every node of a tree carries a label (the Stanford Sentiment Treebank's 0-4, 2 n
 and the model is trained on all of them (phrase-level supervision): a node's state is
 composed from its children's (`seqtasks.layers.tree_lstm.TreeLSTM`, one height of the
 whole batch at a time) and classified. `evaluate` reports the root's fine-grained
-accuracy, the binary accuracy of the roots not labelled neutral, the accuracy over all
+accuracy, the binary accuracy of the roots not labelled neutral (the side of more
+probability mass, less a bias fitted on the validation roots), the accuracy over all
 phrases, and beside them, trained in the same run on the same phrases, a sequence
 baseline (a BiLSTM over the words of each phrase) and a tf-idf bag of words.
 
@@ -25,6 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import keras
 import numpy as np
 import pandas as pd
 
@@ -37,12 +39,13 @@ from seqtasks.errors import ConfigError, DataError
 from seqtasks.metrics import classification_scores
 from seqtasks.models.accuracy import TokenAccuracy
 from seqtasks.models.classifier import build_classifier
-from seqtasks.models.mixtures import mixture_of, mixture_weight, parts_of_mixture
+from seqtasks.models.mixtures import mixture_of, mixture_weight
 from seqtasks.models.tree_classifier import (COMPOSITIONS, LEAVES, build_subtree_word_classifier,
                                              build_tree_classifier)
 from seqtasks.plots import plot_confusion, plot_history
 from seqtasks.progress import phase
 from seqtasks.tasks.config import TaskConfig, like, setting
+from seqtasks.tasks.members import train_members
 from seqtasks.training import cross_entropy, fit, make_optimizer, predict_batch
 from seqtasks.validation import positive_int, positive_number, rate
 
@@ -58,6 +61,7 @@ INPUTS = ("tokens", "children", "levels")
 # The bag of words of every phrase: training (Adam, early stopping on the validation
 # roots' loss, at most this share of max_seconds).
 WORDS_LEARNING_RATE, WORDS_PATIENCE, WORDS_EPOCHS, WORDS_TIME_SHARE = 1e-2, 2, 10, 0.1
+WORDS = "subtree_words"  # its name in a mixture
 
 
 @dataclasses.dataclass
@@ -97,6 +101,10 @@ class Config(TaskConfig):
                                 "label for each word, summed over the phrase) and mix its "
                                 "probabilities into the Tree-LSTM's with the weight of "
                                 "lowest cross-entropy on the validation roots")
+    members: int = setting(3, "train up to this many Tree-LSTMs (seeds SEED, SEED+1, ...) "
+                              "one after another and average their probabilities; another "
+                              "starts only while the time budget left is at least the "
+                              "longest one took", check=positive_int)
     baseline: str = setting("bilstm", "also train, on the same phrases, a sequence baseline: "
                                       "a BiLSTM over each phrase's words (none: skip it)",
                             choices=BASELINES)
@@ -119,9 +127,11 @@ class Preprocessor:
     (5, 'binary', array([[2, 3, 0]], dtype=int32))
     """
 
-    def __init__(self, words, num_classes, composition="binary", lowercase=True):
+    def __init__(self, words, num_classes, composition="binary", lowercase=True,
+                 binary_bias=0.0):
         self.words, self.num_classes = words, num_classes
         self.composition, self.lowercase = composition, lowercase
+        self.binary_bias = binary_bias  # of `polarities`: `finish` fits it (`binary_bias`)
 
     @classmethod
     def fit(cls, trees, min_freq=1, composition="auto", lowercase=True, num_classes=5):
@@ -155,18 +165,23 @@ class Preprocessor:
         return model_inputs(self.encode(trees))
 
     def decode(self, probabilities):
-        """``(label, probability)`` of the most likely label of each row."""
+        """``(label, probability, polarity)`` of each row: the most likely label, its
+        probability and "positive" or "negative" (`polarities` with the fitted bias)."""
         best = np.argmax(probabilities, axis=-1)
-        return [(str(k), float(p[k])) for k, p in zip(best, probabilities)]
+        sides = polarities(probabilities, self.binary_bias)
+        return [(str(k), float(p[k]), "positive" if side > 0 else "negative")
+                for k, p, side in zip(best, probabilities, sides)]
 
     def get_config(self):
         return {"words": self.words.get_config(), "num_classes": self.num_classes,
-                "composition": self.composition, "lowercase": self.lowercase}
+                "composition": self.composition, "lowercase": self.lowercase,
+                "binary_bias": self.binary_bias}
 
     @classmethod
     def from_config(cls, config):
         return cls(Vocabulary.from_config(config["words"]), config["num_classes"],
-                   config["composition"], config["lowercase"])
+                   config["composition"], config["lowercase"],
+                   config.get("binary_bias", 0.0))  # absent before it was fitted
 
 
 def model_inputs(batch, names=INPUTS):
@@ -190,7 +205,8 @@ def parse_input(text, line):
 
 class Predictor:
     """Labels new trees (`seqtasks.load` returns one): ``predict(lines)`` -> one
-    ``{"tree", "label", "probability"}`` dict per bracketed tree (the root's label);
+    ``{"tree", "label", "probability", "polarity"}`` dict per bracketed tree (the root's
+    label, its probability, and positive or negative as `binary_accuracy` decides);
     ``write(results, file)`` writes them as CSV (``seqtasks predict``)."""
 
     def __init__(self, model, preprocessor, config):
@@ -202,12 +218,14 @@ class Predictor:
             return []
         trees = [parse_input(text, line) for line, text in enumerate(texts, start=1)]
         roots = root_probabilities(self.model, self.preprocessor, trees, batch_size)
-        return [{"tree": text, "label": label, "probability": round(probability, 4)}
-                for text, (label, probability) in zip(texts, self.preprocessor.decode(roots))]
+        return [{"tree": text, "label": label, "probability": round(probability, 4),
+                 "polarity": side}
+                for text, (label, probability, side) in zip(texts,
+                                                            self.preprocessor.decode(roots))]
 
     @staticmethod
     def write(results, file):
-        writer = csv.DictWriter(file, fieldnames=("tree", "label", "probability"),
+        writer = csv.DictWriter(file, fieldnames=("tree", "label", "probability", "polarity"),
                                 lineterminator="\n")
         writer.writeheader()
         writer.writerows(results)
@@ -311,16 +329,54 @@ def build(config, data):
 
 
 def finish(model, data, config, work, history):
-    """The model to keep after training the Tree-LSTM `model` (its `history` is not
-    needed here): with ``config.words``, the `mixture_of` `model` and a bag of words of
-    every phrase (`build_subtree_word_classifier`) trained here on the same nodes (in
-    ``work/words``; early stopping on the validation roots' loss), weighted by
-    `mixture_weight` on the validation roots; else `model` itself."""
-    if not config.words:
-        return model
+    """The model to keep after training the Tree-LSTM `model` (`history` is its; without
+    ``attrs["seconds"]``, as from a search, its time is not counted):
+
+    - with ``config.words`` and time left, a bag of words of every phrase
+      (`train_subtree_words`, in ``work/words``);
+    - with ``config.members`` > 1, more Tree-LSTMs one after another (seeds
+      ``config.seed + 1``, ...; each in ``work/members/K``; `train_members`), while the
+      time left of ``config.max_seconds`` is at least the longest training so far.
+
+    The Tree-LSTMs' probabilities are averaged with equal weights, and the bag of words
+    joins them with the `mixture_weight` of lowest cross-entropy on the validation roots
+    (`mixture_of`); a lone Tree-LSTM is `model` itself. Sets
+    ``data.preprocessor.binary_bias`` to the kept model's `binary_bias` on the validation
+    roots."""
+    first_seconds = history.attrs.get("seconds", 0.0)
+    left = config.max_seconds and config.max_seconds - first_seconds
+    words, spent = (train_subtree_words(model, data, config, work, left)
+                    if config.words and (left is None or left > 0) else (None, 0.0))
+    models = train_members(build, model, data, config, work, first_seconds, spent,
+                           noun="Tree-LSTM")
+    valid_trees = data.trees["valid"]
+    valid_gold = np.array([tree.label for tree in valid_trees])
+    weight = 0.0
+    if words is not None:
+        tree_roots = np.mean([root_probabilities(m, data.preprocessor, valid_trees,
+                                                 config.batch_size) for m in models], axis=0)
+        word_roots = root_probabilities(words, data.preprocessor, valid_trees,
+                                        config.batch_size)
+        weight = mixture_weight(tree_roots, word_roots, valid_gold)
+    if weight:
+        share = (1.0 - weight) / len(models)
+        kept = mixture_of(models + [words], [share] * len(models) + [weight])
+    else:
+        kept = mixture_of(models, [1.0 / len(models)] * len(models)) if len(models) > 1 else model
+    data.preprocessor.binary_bias = binary_bias(
+        valid_gold, root_probabilities(kept, data.preprocessor, valid_trees, config.batch_size))
+    return kept
+
+
+def train_subtree_words(model, data, config, work, left):
+    """``(bag of words, seconds)``: `build_subtree_word_classifier` (for the trees
+    `model` reads) trained on the training nodes in ``work/words`` (Adam, early stopping
+    on the validation roots' loss, for at most `WORDS_TIME_SHARE` of
+    ``config.max_seconds`` and the `left` seconds of it)."""
+    started = time.monotonic()
     preprocessor = data.preprocessor
     words = build_subtree_word_classifier(len(preprocessor.words), preprocessor.num_classes,
-                                          model.input["children"].shape[-1])
+                                          model.input["children"].shape[-1], name=WORDS)
     words.compile(optimizer=make_optimizer(WORDS_LEARNING_RATE), loss=cross_entropy(),
                   weighted_metrics=[TokenAccuracy()])
     names = input_names(words)
@@ -332,19 +388,22 @@ def finish(model, data, config, work, history):
     folder.mkdir(parents=True, exist_ok=True)
     with phase("training the bag of words of every phrase", config.verbose):
         fit(words, train, valid, folder, epochs=WORDS_EPOCHS,
-            max_seconds=config.max_seconds and config.max_seconds * WORDS_TIME_SHARE,
+            max_seconds=config.max_seconds and min(config.max_seconds * WORDS_TIME_SHARE, left),
             patience=WORDS_PATIENCE, monitor="val_loss", verbose=config.verbose)
-    valid_trees = data.trees["valid"]
-    weight = mixture_weight(
-        *(root_probabilities(m, preprocessor, valid_trees, config.batch_size)
-          for m in (model, words)), np.array([tree.label for tree in valid_trees]))
-    return mixture_of([model, words], [1.0 - weight, weight]) if weight else model
+    return words, time.monotonic() - started
 
 
 def mixture_parts(model):
-    """``({"tree": classifier, "words": classifier}, [their weights])`` of a `finish`ed
-    mixture; ``({"tree": model}, [1.0])`` for the Tree-LSTM alone."""
-    return parts_of_mixture(model, {"tree": "tree_classifier", "words": "subtree_words"})
+    """``(Tree-LSTMs, bag of words or None, the bag of words' weight)`` of a `finish`ed
+    model (``([model], None, 0.0)`` for a Tree-LSTM alone)."""
+    if not any(layer.name == "mixture_weights" for layer in model.layers):
+        return [model], None, 0.0
+    parts = [layer for layer in model.layers if isinstance(layer, keras.Model)]
+    trees = [part for part in parts if part.name != WORDS]
+    if len(trees) == len(parts):
+        return trees, None, 0.0
+    weights = model.get_layer("mixture_weights").mixing_weights
+    return trees, model.get_layer(WORDS), float(weights[-1])  # `finish` puts it last
 
 
 def max_children_of(trees):
@@ -359,14 +418,45 @@ def polarity(labels, num_classes):
     return np.sign(np.asarray(labels) - middle).astype(int)
 
 
-def binary_accuracy(gold, probabilities):
-    """Accuracy on the non-neutral gold labels of negative vs positive, the prediction
-    being the side with more probability mass."""
+def positive_log_odds(probabilities):
+    """log(positive mass / negative mass) of each row (labels above / below the middle)."""
     num_classes = probabilities.shape[-1]
     side = polarity(np.arange(num_classes), num_classes)
-    predicted = np.where(probabilities[:, side > 0].sum(-1) > probabilities[:, side < 0].sum(-1),
-                         1, -1)
-    gold_side = polarity(gold, num_classes)
+    tiny = np.finfo("float32").tiny
+    return (np.log(probabilities[:, side > 0].sum(-1) + tiny)
+            - np.log(probabilities[:, side < 0].sum(-1) + tiny))
+
+
+def polarities(probabilities, bias=0.0):
+    """1 (positive) where `positive_log_odds` exceeds `bias`, else -1."""
+    return np.where(positive_log_odds(probabilities) > bias, 1, -1)
+
+
+def binary_bias(gold, probabilities):
+    """The `bias` of `polarities` under which ``σ(positive_log_odds - bias)`` gives the
+    non-neutral `gold` sides the highest likelihood (a grid from -2 to 2 by 0.01; 0.0 for
+    no non-neutral label): a model trained on every phrase, most of them neutral, need
+    not split its roots' mass evenly between the sides.
+
+    >>> binary_bias(np.array([0, 4]), np.array([[0.3, 0.1, 0.0, 0.6, 0.0],
+    ...                                          [0.0, 0.1, 0.0, 0.9, 0.0]]))
+    1.3
+    """
+    gold_side = polarity(gold, probabilities.shape[-1])
+    kept = gold_side != 0
+    if not kept.any():
+        return 0.0
+    odds, sign = positive_log_odds(probabilities[kept]), gold_side[kept]
+    grid = np.round(np.arange(-200, 201) / 100, 2)
+    losses = [np.mean(np.logaddexp(0.0, -sign * (odds - bias))) for bias in grid]
+    return float(grid[int(np.argmin(losses))])
+
+
+def binary_accuracy(gold, probabilities, bias=0.0):
+    """Accuracy on the non-neutral gold labels of negative vs positive, the prediction
+    being `polarities` (with `bias` 0: the side with more probability mass)."""
+    predicted = polarities(probabilities, bias)
+    gold_side = polarity(gold, probabilities.shape[-1])
     kept = gold_side != 0
     return float(np.mean(predicted[kept] == gold_side[kept])) if kept.any() else None
 
@@ -389,7 +479,8 @@ def sentence(tree):
 
 def sequence_baseline(data, config):
     """Trains the BiLSTM baseline on the training phrases (validating on the valid roots)
-    for ``baseline_seconds``; returns its root probabilities on the test trees."""
+    for ``baseline_seconds``; returns its root probabilities on the validation and on the
+    test trees."""
     preprocessor = data.preprocessor
     words = preprocessor.words
 
@@ -420,19 +511,27 @@ def sequence_baseline(data, config):
             batches(data.trees["valid"], True, False), Path(work), epochs=config.epochs,
             max_seconds=config.baseline_seconds or config.max_seconds,
             patience=config.patience, monitor="val_accuracy", verbose=config.verbose)
-    test = batches(data.trees["test"], True, False)
-    probabilities = np.zeros((len(data.trees["test"]), preprocessor.num_classes), "float32")
-    for index, group in enumerate(test.groups):
-        probabilities[group] = predict_batch(model, test[index][0], test.batch_size)
-    return probabilities
+
+    def split_probabilities(trees):
+        roots = batches(trees, True, False)
+        probabilities = np.zeros((len(trees), preprocessor.num_classes), "float32")
+        for index, group in enumerate(roots.groups):
+            probabilities[group] = predict_batch(model, roots[index][0], roots.batch_size)
+        return probabilities
+
+    return [split_probabilities(data.trees[split]) for split in ("valid", "test")]
 
 
 def evaluate(model, data, config):
-    """Test root accuracy (``fine_accuracy``), binary accuracy of the non-neutral roots,
-    accuracy over every labelled node (``phrase_accuracy``), validation root accuracy,
-    for a mixture (`finish`) the Tree-LSTM's root accuracies alone (``tree_fine_accuracy``,
-    ``tree_binary_accuracy``) and the bag of words' weight (``words_weight``), and the
-    sequence baseline's and the bag of words' root accuracies."""
+    """Test root accuracy (``fine_accuracy``), binary accuracy of the non-neutral roots
+    (with the validation roots' `binary_bias` that `finish` fitted, ``binary_bias``; with
+    none: ``uncalibrated_binary_accuracy``), accuracy over every labelled node
+    (``phrase_accuracy``), validation root accuracy, the Tree-LSTMs averaged
+    (``members``) and the bag of words' weight (``words_weight``) of a `finish`ed model,
+    with a bag of words mixed in the Tree-LSTMs' root accuracies without it
+    (``tree_fine_accuracy``, ``tree_binary_accuracy``), and the sequence baseline's (its
+    binary accuracy with its own validation bias) and the tf-idf bag of words' root
+    accuracies."""
     started = time.monotonic()
     test = data.trees["test"]
     with phase(f"classifying the nodes of the {len(test)} test trees", config.verbose):
@@ -446,23 +545,27 @@ def evaluate(model, data, config):
     valid_roots = root_probabilities(model, data.preprocessor, valid, config.batch_size)
     valid_gold = np.array([tree.label for tree in valid])
     classes = list(range(data.preprocessor.num_classes))
+    bias = data.preprocessor.binary_bias
     metrics = {
         "fine_accuracy": float(np.mean(roots.argmax(-1) == gold)),
-        "binary_accuracy": binary_accuracy(gold, roots),
+        "binary_accuracy": binary_accuracy(gold, roots, bias),
+        "binary_bias": bias,
+        "uncalibrated_binary_accuracy": binary_accuracy(gold, roots),
         "phrase_accuracy": float(np.mean(hits)),
         "valid_fine_accuracy": float(np.mean(valid_roots.argmax(-1) == valid_gold)),
-        "valid_binary_accuracy": binary_accuracy(valid_gold, valid_roots),
+        "valid_binary_accuracy": binary_accuracy(valid_gold, valid_roots, bias),
         "confusion_matrix": classification_scores(gold, roots.argmax(-1),
                                                   labels=classes)["confusion_matrix"],
         "classes": [str(k) for k in classes], "composition": data.preprocessor.composition,
         "test_trees": len(test), "parameters": model.count_params(),
     }
-    parts, weights = mixture_parts(model)
-    if len(parts) > 1:
-        alone = root_probabilities(parts["tree"], data.preprocessor, test, config.batch_size)
+    tree_models, words, weight = mixture_parts(model)
+    metrics.update(members=len(tree_models), words_weight=weight)
+    if words is not None:
+        alone = np.mean([root_probabilities(m, data.preprocessor, test, config.batch_size)
+                         for m in tree_models], axis=0)
         metrics.update(tree_fine_accuracy=float(np.mean(alone.argmax(-1) == gold)),
-                       tree_binary_accuracy=binary_accuracy(gold, alone),
-                       words_weight=weights[1])
+                       tree_binary_accuracy=binary_accuracy(gold, alone, bias))
     with phase("fitting the bag-of-words baseline on the training phrases", config.verbose):
         word_lists, labels = phrases(data.trees["train"], str)
         metrics["bag_of_words_fine_accuracy"] = bag_of_words_baseline(
@@ -470,16 +573,17 @@ def evaluate(model, data, config):
             [sentence(tree) for tree in test], gold)
     if config.baseline == "bilstm":
         with phase("training the BiLSTM baseline on the same phrases", config.verbose):
-            baseline = sequence_baseline(data, config)
+            valid_baseline, baseline = sequence_baseline(data, config)
         metrics["baseline_fine_accuracy"] = float(np.mean(baseline.argmax(-1) == gold))
-        metrics["baseline_binary_accuracy"] = binary_accuracy(gold, baseline)
+        metrics["baseline_binary_accuracy"] = binary_accuracy(
+            gold, baseline, binary_bias(valid_gold, valid_baseline))
     metrics["eval_seconds"] = round(time.monotonic() - started, 1)
     return metrics
 
 
 def report(model, data, config, metrics, history, folder):
     """loss.png, confusion.png (root labels) and predictions.csv (the first 200 test
-    trees: sentence, gold root label, predicted label and its probability)."""
+    trees: sentence, gold root label, predicted label, its probability and polarity)."""
     plot_history(history, folder / "loss.png")
     plot_confusion(metrics["confusion_matrix"], metrics["classes"], folder / "confusion.png")
     sample = data.trees["test"][:SAMPLE]
@@ -487,8 +591,9 @@ def report(model, data, config, metrics, history, folder):
                                                           config.batch_size))
     pd.DataFrame({"sentence": [sentence(tree) for tree in sample],
                   "gold": [tree.label for tree in sample],
-                  "label": [label for label, _ in decoded],
-                  "probability": [round(p, 4) for _, p in decoded]}
+                  "label": [label for label, _, _ in decoded],
+                  "probability": [round(p, 4) for _, p, _ in decoded],
+                  "polarity": [side for _, _, side in decoded]}
                  ).to_csv(folder / "predictions.csv", index=False)
     if config.verbose:
         shown = {"fine_accuracy": "test root accuracy", "binary_accuracy": "binary",
