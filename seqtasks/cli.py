@@ -153,7 +153,8 @@ def _add_predict(commands):
         help="predict with a finished run folder (a run, a recipe's or a search's best/)",
         description="Reads one input per line and writes predictions to stdout: sentiment "
                     "CSV (text,label,probability); tagging token<TAB>tag lines, a blank line "
-                    "between sentences; generation and translation one output per line.")
+                    "between sentences; generation and translation one output per line; "
+                    "trees CSV (tree,label,probability,polarity).")
     predict.add_argument("run", type=Path, help="the run folder")
     predict.add_argument("input", nargs="?", default="-",
                          help="input file, one text per line (tagging: whitespace-separated "
