@@ -9,7 +9,7 @@ upstream gradients, where automatic differentiation keeps more intermediates in 
 split projection, puts the gradients back together in another pass. minLSTM of 256
 units over (64, 512, 128) inputs against `keras.layers.GRU`, 2 CPU cores: JAX 1.83x with
 automatic differentiation, 3.59x with this gradient and a product per gate; TensorFlow
-2.90x and 3.39x (`benchmarks/rnn_throughput.py --length 512`).
+2.86-2.90x and 3.08-3.70x (`benchmarks/rnn_throughput.py --length 512`, one run each).
 
 Example:
 

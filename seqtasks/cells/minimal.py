@@ -45,7 +45,16 @@ class MinimalCell(GatedCell):
         self.state_size = self.units
 
     def scan_terms(self, projected):
-        """``(a, b)`` with ``h' = a * h + b`` for projected inputs (..., G * units)."""
+        """``(a, b)`` with ``h' = a * h + b`` for projected inputs (..., G * units): by
+        `hand_gradient_terms` where it applies, else by `formula_terms`."""
+        terms = self.hand_gradient_terms()
+        if terms is None:
+            return self.formula_terms(projected)
+        return terms(*ops.split(projected, self.gates, axis=-1))
+
+    def formula_terms(self, projected):
+        """`scan_terms` written with the cell's activations (any of them), differentiated
+        by the backend."""
         raise NotImplementedError
 
     def sequence_terms(self, inputs):
@@ -85,16 +94,13 @@ class MinimalCell(GatedCell):
 class MinGRUCell(MinimalCell):
     """minGRU: ``h' = (1 - z) * h + z * h~``, z and h~ from the input only (module docs)."""
 
+    TERMS = "min_gru_terms"  # its `seqtasks.cells.min_terms` function
+
     def __init__(self, units, **kwargs):
         super().__init__(units, **kwargs)
         self.gates = 2
 
-    TERMS = "min_gru_terms"
-
-    def scan_terms(self, projected):
-        terms = self.hand_gradient_terms()
-        if terms is not None:
-            return terms(*ops.split(projected, 2, axis=-1))
+    def formula_terms(self, projected):
         # One split, not two slices: a slice's gradient fills a whole zero tensor each.
         x_z, x_h = ops.split(projected, 2, axis=-1)
         z = self.recurrent_activation(x_z)
@@ -106,16 +112,13 @@ class MinLSTMCell(MinimalCell):
     """minLSTM: ``h' = f' * h + i' * h~`` with the gates normalised to ``f' + i' = 1``,
     all from the input only (module docs)."""
 
+    TERMS = "min_lstm_terms"  # its `seqtasks.cells.min_terms` function
+
     def __init__(self, units, **kwargs):
         super().__init__(units, **kwargs)
         self.gates = 3
 
-    TERMS = "min_lstm_terms"
-
-    def scan_terms(self, projected):
-        terms = self.hand_gradient_terms()
-        if terms is not None:
-            return terms(*ops.split(projected, 3, axis=-1))
+    def formula_terms(self, projected):
         x_i, x_f, x_h = ops.split(projected, 3, axis=-1)
         i = self.recurrent_activation(x_i)
         f = self.recurrent_activation(x_f)
