@@ -68,6 +68,21 @@ def parts_of_mixture(model, parts):
             model.get_layer("mixture_weights").mixing_weights)
 
 
+def members_of_mixture(model, last_name):
+    """``(members, the model named `last_name` or None, its weight)`` of a model that
+    `mixture_of` or `average_of_taggers` built from members of equal weight and, last, a
+    model named `last_name` of its own weight; ``([model], None, 0.0)`` for a model that
+    is not a mixture."""
+    mixture = next((layer for layer in model.layers if isinstance(layer, Mixture)), None)
+    if mixture is None:
+        return [model], None, 0.0
+    parts = [layer for layer in model.layers if isinstance(layer, keras.Model)]
+    members = [part for part in parts if part.name != last_name]
+    if len(members) == len(parts):
+        return members, None, 0.0
+    return members, model.get_layer(last_name), float(mixture.mixing_weights[-1])
+
+
 def mixture_weight(first, second, labels, grid=21):
     """The weight ``w`` in [0, 1] (on a grid of `grid` values) of the mixture
     ``(1 - w) * first + w * second`` of two models' probabilities ``(examples, classes)``

@@ -58,10 +58,10 @@ from seqtasks.data.word_features import SLOTS, feature_ids
 from seqtasks.distribute import distribution_scope
 from seqtasks.errors import ConfigError, DataError
 from seqtasks.metrics import tagging_scores
-from seqtasks.layers import CRF, CRFModel, Mixture
+from seqtasks.layers import CRF, CRFModel
 from seqtasks.models.accuracy import TokenAccuracy
 from seqtasks.models.feature_tagger import build_feature_tagger
-from seqtasks.models.mixtures import average_of_taggers
+from seqtasks.models.mixtures import average_of_taggers, members_of_mixture
 from seqtasks.models.tagger import CHAR_ENCODERS, OUTPUTS, build_tagger
 from seqtasks.plots import plot_confusion, plot_history
 from seqtasks.progress import phase
@@ -586,12 +586,8 @@ def tag_split(model, data, split, batch_size):
 def parts_of(model):
     """``{"members": the recurrent taggers a `finish`ed tagger averages, "feature_weight":
     the feature tagger's weight in it (0 without one)}``."""
-    parts = [layer for layer in model.layers if isinstance(layer, keras.Model)]
-    members = sum(layer.name != FEATURE_TAGGER for layer in parts) or 1
-    if not any(layer.name == FEATURE_TAGGER for layer in parts):
-        return {"members": members, "feature_weight": 0.0}
-    mixture = next(layer for layer in model.layers if isinstance(layer, Mixture))
-    return {"members": members, "feature_weight": mixture.mixing_weights[-1]}  # it is last
+    members, _, weight = members_of_mixture(model, FEATURE_TAGGER)
+    return {"members": len(members), "feature_weight": weight}
 
 
 def evaluate(model, data, config):

@@ -26,7 +26,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import keras
 import numpy as np
 import pandas as pd
 
@@ -39,7 +38,7 @@ from seqtasks.errors import ConfigError, DataError
 from seqtasks.metrics import classification_scores
 from seqtasks.models.accuracy import TokenAccuracy
 from seqtasks.models.classifier import build_classifier
-from seqtasks.models.mixtures import mixture_of, mixture_weight
+from seqtasks.models.mixtures import members_of_mixture, mixture_of, mixture_weight
 from seqtasks.models.tree_classifier import (COMPOSITIONS, LEAVES, build_subtree_word_classifier,
                                              build_tree_classifier)
 from seqtasks.plots import plot_confusion, plot_history
@@ -351,21 +350,20 @@ def finish(model, data, config, work, history):
                            noun="Tree-LSTM")
     valid_trees = data.trees["valid"]
     valid_gold = np.array([tree.label for tree in valid_trees])
+    # The kept model's validation roots, from its parts' (not by running them all again).
+    valid_roots = np.mean([root_probabilities(m, data.preprocessor, valid_trees,
+                                              config.batch_size) for m in models], axis=0)
     weight = 0.0
     if words is not None:
-        tree_roots = np.mean([root_probabilities(m, data.preprocessor, valid_trees,
-                                                 config.batch_size) for m in models], axis=0)
         word_roots = root_probabilities(words, data.preprocessor, valid_trees,
                                         config.batch_size)
-        weight = mixture_weight(tree_roots, word_roots, valid_gold)
+        weight = mixture_weight(valid_roots, word_roots, valid_gold)
+        valid_roots = (1.0 - weight) * valid_roots + weight * word_roots
+    data.preprocessor.binary_bias = binary_bias(valid_gold, valid_roots)
     if weight:
         share = (1.0 - weight) / len(models)
-        kept = mixture_of(models + [words], [share] * len(models) + [weight])
-    else:
-        kept = mixture_of(models, [1.0 / len(models)] * len(models)) if len(models) > 1 else model
-    data.preprocessor.binary_bias = binary_bias(
-        valid_gold, root_probabilities(kept, data.preprocessor, valid_trees, config.batch_size))
-    return kept
+        return mixture_of(models + [words], [share] * len(models) + [weight])
+    return mixture_of(models, [1.0 / len(models)] * len(models)) if len(models) > 1 else model
 
 
 def train_subtree_words(model, data, config, work, left):
@@ -396,14 +394,7 @@ def train_subtree_words(model, data, config, work, left):
 def mixture_parts(model):
     """``(Tree-LSTMs, bag of words or None, the bag of words' weight)`` of a `finish`ed
     model (``([model], None, 0.0)`` for a Tree-LSTM alone)."""
-    if not any(layer.name == "mixture_weights" for layer in model.layers):
-        return [model], None, 0.0
-    parts = [layer for layer in model.layers if isinstance(layer, keras.Model)]
-    trees = [part for part in parts if part.name != WORDS]
-    if len(trees) == len(parts):
-        return trees, None, 0.0
-    weights = model.get_layer("mixture_weights").mixing_weights
-    return trees, model.get_layer(WORDS), float(weights[-1])  # `finish` puts it last
+    return members_of_mixture(model, WORDS)
 
 
 def max_children_of(trees):
