@@ -174,10 +174,18 @@ def test_without_a_mask_padded_nodes_output_zeros():
     assert np.all(h[~mask] == 0)
 
 
+@pytest.mark.parametrize("chunk", [None, 1, 3])
 @pytest.mark.parametrize("kind", ["childsum", "binary"])
-def test_reference_gradients(kind):
+def test_reference_gradients(kind, chunk, monkeypatch):
     """Outputs and gradients in float64, with a masked internal node and a masked only
-    child."""
+    child; on JAX also with chunks of 1 and 3 rows (`jax_tree_levels.CHUNK`: heights cut
+    into several chunks, one a partial one)."""
+    if chunk is not None:
+        if keras.backend.backend() != "jax":
+            pytest.skip("the chunks are the JAX loop's (its run of this file checks them)")
+        from seqtasks.layers import jax_tree_levels
+
+        monkeypatch.setattr(jax_tree_levels, "CHUNK", chunk)
     inputs, children, levels, mask = problem(kind, seed=2)
     mask = mask.copy()
     mask[0, 5] = mask[2, 0] = False

@@ -7,8 +7,7 @@ nodes of each height (batch, H, W), indices local to their tree and -1 padded; i
 returns every node's hidden state (batch, nodes, units).
 
 Level batching. All nodes of one height depend only on lower nodes, so the layer loops
-over the H heights (`keras.ops.fori_loop`; the trip count is static under JAX, so the
-loop stays differentiable there), not over the nodes. The states live in
+over the H heights (`keras.ops.fori_loop`), not over the nodes. The states live in
 (batch * nodes + 1, units) arrays (h, c and, for Child-Sum, ``h U_f``: the term a
 node's parent adds to its forget gate for it, so the parent needs no product per child),
 row ``b * nodes + i`` for node i of tree b; the last row stays zero and stands for
@@ -16,9 +15,10 @@ missing children and padding. At height h one gather takes the rows of that heig
 real nodes across the whole batch, one gather their children's states, one matrix
 product the input terms and one the recurrent terms of them all, and one scatter adds
 the new states to their rows: a batch costs O(height) steps, each as wide as its
-height's real nodes (TensorFlow, torch). Under JAX, whose traced shapes are fixed, a
-step is batch * W wide (padding entries add zeros) and a height without real nodes
-(the padding of the heights axis) is skipped (`keras.ops.cond`).
+height's real nodes (TensorFlow, torch). Under JAX, whose traced shapes are fixed, each
+height's real nodes are cut into chunks of a few rows, one step each, and the loop has a
+hand-written gradient (`seqtasks.layers.jax_tree_levels`). The equations of both kinds
+are `seqtasks.layers.tree_cells`'.
 The input projection is made inside the step, on that height's nodes only: gradients
 of tensors read inside the loop are summed over its steps at their full size, and the
 inputs are narrower than their projection. Nodes never named in `levels` (padding) and
@@ -48,6 +48,7 @@ import keras
 from keras import ops
 
 from seqtasks.errors import ConfigError
+from seqtasks.layers.tree_cells import CELLS
 from seqtasks.validation import one_of, positive_int
 
 KINDS = ("childsum", "binary")
@@ -195,68 +196,37 @@ class TreeLSTM(keras.layers.Layer):
         level_rows = ops.take_along_axis(level_rows, real_first, axis=-1)
         counts = ops.sum(ops.cast(real, "int32"), axis=-1)
 
-        def update(states, nodes, count=None):
-            """`states` with the new states of `nodes` added (only the first `count`: the
-            others are padding, which adds zeros)."""
-            kids = ops.take(child_rows, nodes, axis=0)
-            x = ops.matmul(ops.take(flat_inputs, nodes, axis=0), self.kernel) + self.bias
-            new = self._node_states(x, kids, states)
-            if count is not None:
-                keep = ops.arange(nodes.shape[0], dtype="int32")[:, None] < count
-                new = [value * ops.cast(keep, dtype) for value in new]
-            at = ops.expand_dims(nodes, -1)
-            return tuple(all_ + ops.scatter(at, value, (rows + 1, units))
-                         for all_, value in zip(states, new))
+        if keras.backend.backend() == "jax":  # fixed widths, a hand-written gradient
+            from seqtasks.layers.jax_tree_levels import tree_levels
 
-        if keras.backend.backend() == "jax":  # fixed widths: padding entries add zeros
-
-            def height_step(height, states):
-                count = ops.take(counts, height)
-                return ops.cond(count > 0,
-                                lambda: update(states, ops.take(level_rows, height, axis=0),
-                                               count),
-                                lambda: states)
-        else:  # each height's real nodes: the first `counts[h]` of its row
-
-            def height_step(height, states):
-                count = ops.take(counts, height)
-                nodes = ops.slice(ops.take(level_rows, height, axis=0), (0,),
-                                  ops.expand_dims(count, 0))
-                return update(states, nodes)
-
-        zeros = ops.zeros((rows + 1, units), dtype=dtype)
-        states = ops.fori_loop(0, heights, height_step,
-                               (zeros,) * (3 if self.kind == "childsum" else 2))
+            states = tree_levels(CELLS[self.kind], flat_inputs, child_rows, level_rows, counts,
+                                 *(ops.convert_to_tensor(w, dtype) for w in
+                                   (self.kernel, self.recurrent_kernel, self.bias)))
+        else:
+            states = self._height_loop(flat_inputs, child_rows, level_rows, counts)
         h, c = (ops.reshape(state[:rows], (batch, size, units)) for state in states[:2])
         return (h, c) if self.return_cells else h
 
-    def _node_states(self, x, kids, states):
-        """The new states of the nodes with projected inputs x (K, 4u) and children's rows
-        `kids` (K, C): (h, c) and, for Child-Sum, h U_f (what its parent's forget gate for
-        it adds, kept so that a parent needs no product per child)."""
-        units = self.units
-        if self.kind == "binary":
-            h_all, c_all = states
-            h_kids, c_kids = ops.take(h_all, kids, axis=0), ops.take(c_all, kids, axis=0)
-            recurrent = ops.matmul(ops.reshape(h_kids, (-1, 2 * units)), self.recurrent_kernel)
-            x_i, x_f, x_c, x_o = ops.split(x, 4, axis=-1)
-            r_i, r_f0, r_f1, r_c, r_o = ops.split(recurrent, 5, axis=-1)
-            c = (ops.sigmoid(x_i + r_i) * ops.tanh(x_c + r_c)
-                 + ops.sigmoid(x_f + r_f0) * c_kids[:, 0]
-                 + ops.sigmoid(x_f + r_f1) * c_kids[:, 1])
-            return ops.sigmoid(x_o + r_o) * ops.tanh(c), c
-        h_all, c_all, forget_terms = states
-        u_i, u_f, u_c, u_o = ops.split(self.recurrent_kernel, 4, axis=-1)
-        h_sum = ops.sum(ops.take(h_all, kids, axis=0), axis=1)  # h~ = sum_k h_k
-        z_i, z_c, z_o = ops.split(
-            ops.matmul(h_sum, ops.concatenate([u_i, u_c, u_o], axis=-1))
-            + ops.concatenate([x[:, :units], x[:, 2 * units:]], axis=-1), 3, axis=-1)
-        forget = ops.sigmoid(ops.expand_dims(x[:, units:2 * units], 1)
-                             + ops.take(forget_terms, kids, axis=0))
-        c = (ops.sigmoid(z_i) * ops.tanh(z_c)
-             + ops.sum(forget * ops.take(c_all, kids, axis=0), axis=1))
-        h = ops.sigmoid(z_o) * ops.tanh(c)
-        return h, c, ops.matmul(h, u_f)
+    def _height_loop(self, flat_inputs, child_rows, level_rows, counts):
+        """The states of every row: one step per height over that height's real nodes (the
+        first `counts[h]` of ``level_rows[h]``)."""
+        units, dtype, cell = self.units, self.compute_dtype, CELLS[self.kind]
+        size = ops.shape(flat_inputs)[0]
+
+        def height_step(height, states):
+            count = ops.take(counts, height)
+            nodes = ops.slice(ops.take(level_rows, height, axis=0), (0,),
+                              ops.expand_dims(count, 0))
+            kids = ops.take(child_rows, nodes, axis=0)
+            x = ops.matmul(ops.take(flat_inputs, nodes, axis=0), self.kernel) + self.bias
+            new, _ = cell.forward(x, tuple(ops.take(s, kids, axis=0) for s in states),
+                                  self.recurrent_kernel)
+            at = ops.expand_dims(nodes, -1)
+            return tuple(all_ + ops.scatter(at, value, (size, units))
+                         for all_, value in zip(states, new))
+
+        zeros = ops.zeros((size, units), dtype=dtype)
+        return ops.fori_loop(0, ops.shape(level_rows)[0], height_step, (zeros,) * cell.states)
 
     def compute_output_shape(self, inputs_shape, children_shape, levels_shape):
         shape = (*inputs_shape[:2], self.units)
