@@ -45,10 +45,15 @@ def _schedule(level_rows, counts, width, padding_row):
     per_height = (counts + width - 1) // width
     ends = jnp.cumsum(per_height)
     chunk = jnp.arange(chunks)
-    height = jnp.minimum(jnp.searchsorted(ends, chunk, side="right"), heights - 1)
-    position = (chunk - ends[height] + per_height[height])[:, None] * width + jnp.arange(width)
-    real = (position < counts[height][:, None]) & (chunk < ends[-1])[:, None]
-    rows = level_rows[height[:, None], jnp.minimum(position, level_width - 1)]
+    # Each chunk's height, compared with every end (quicker to compile than a search).
+    height = jnp.minimum(jnp.sum(chunk[:, None] >= ends, axis=1), heights - 1)
+    first = jnp.take(ends - per_height, height, mode="clip")
+    position = (chunk - first)[:, None] * width + jnp.arange(width)
+    real = ((position < jnp.take(counts, height, mode="clip")[:, None])
+            & (chunk < ends[-1])[:, None])
+    rows = jnp.take(level_rows.reshape(-1),
+                    height[:, None] * level_width + jnp.minimum(position, level_width - 1),
+                    mode="clip")
     return jnp.where(real, rows, padding_row), real[..., None], ends[-1]
 
 
