@@ -194,15 +194,15 @@ def compiled(function):
     return jax.jit(function)
 
 
-def predict_batch(model, inputs, rows=None, fill=None):
+def predict_batch(model, inputs, rows=None, fill=None, like=None):
     """The model's outputs for one batch of `inputs`, as NumPy arrays.
 
     `model.predict_on_batch`, except for a model compiled under a distribution strategy
     with several replicas (``--distribute mirrored``): there Keras runs the whole batch on
     every replica and returns all their rows, so `model.predict` splits it instead. On
     JAX the batch is padded (`pad_batch`: its free lengths to their buckets, its rows to
-    `rows`, padding values `fill`) so that predictions compile for a few shapes; the
-    outputs keep their padded lengths (each row's own length is the caller's to cut) but
+    `rows`, padding values `fill`, inputs `like` others) so that predictions compile for
+    a few shapes; the outputs keep their padded lengths (each row's own length is the caller's to cut) but
     not the added rows.
     """
     strategy = getattr(model, "distribute_strategy", None)
@@ -210,7 +210,8 @@ def predict_batch(model, inputs, rows=None, fill=None):
         return model.predict(inputs, verbose=0)
     count = len(next(iter(inputs.values())) if isinstance(inputs, dict) else inputs)
     if compiles_per_shape():
-        inputs = pad_batch(inputs, max(rows or count, count), _named_axes(model, inputs), fill)
+        inputs = pad_batch(inputs, max(rows or count, count), _named_axes(model, inputs), fill,
+                           like)
     outputs = model.predict_on_batch(inputs)
     return keras.tree.map_structure(lambda array: keras.ops.convert_to_numpy(array)[:count],
                                     outputs)

@@ -60,6 +60,29 @@ def test_padding_keeps_fixed_sizes_and_fills_index_arrays_with_their_value():
     assert weight.tolist()[0][:3] == [1.0, 1.0, 0.0] and weight.sum() == 2.0
 
 
+def test_levels_padded_like_their_nodes_take_one_shape_per_node_bucket():
+    # Trees of 3 to 41 nodes: chains (tall, narrow) and flat ones (short, wide).
+    texts = []
+    for n in range(1, 21):
+        chain = "(0 w)"
+        for _ in range(n):
+            chain = f"(1 (0 w) {chain})"
+        texts += [chain, "(1 " + " ".join(["(0 w)"] * (n + 1)) + ")"]
+    parsed = [trees.parse_tree(text) for text in texts]
+    preprocessor = trees.Preprocessor.fit(parsed, min_freq=1)
+    batches = trees.node_batches(preprocessor, parsed, 4, seed=0)
+    bucketed = BucketedBatches(batches, {"tokens": (1,), "children": (1, 2),
+                                         "levels": (1, 2)})
+    shapes = {tuple(x[name].shape for name in ("children", "levels"))
+              for x, _, _ in (bucketed[k] for k in range(len(bucketed)))}
+    assert all(levels == (4, nodes, nodes) for (_, nodes, _), levels in shapes)
+    assert len(shapes) == len({children[1:] for children, _ in shapes})
+    x = {"nodes": np.zeros((1, 20)), "levels": np.zeros((1, 3, 9)), "other": np.zeros((1, 3))}
+    padded = pad_batch(x, 1, {name: (1,) if name != "levels" else (1, 2) for name in x},
+                       like={"levels": "nodes"})
+    assert padded["levels"].shape == (1, 24, 24) and padded["other"].shape == (1, 8)
+
+
 def evaluations(model, batches):
     """``evaluate`` on the batches as they are and padded (`feed`), as dicts."""
     with count_weighted_rows():

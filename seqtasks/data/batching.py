@@ -88,7 +88,7 @@ def compiles_per_shape():
     return keras.backend.backend() == "jax"
 
 
-def pad_batch(batch, rows, free_axes, fill=None):
+def pad_batch(batch, rows, free_axes, fill=None, like=None):
     """`batch` with every free length padded up to its `bucket` and `rows` rows.
 
     Args:
@@ -100,6 +100,10 @@ def pad_batch(batch, rows, free_axes, fill=None):
             unknown input sizes): a tuple for an array, ``{name: tuple}`` for a dict.
         fill: what the padding of each input of a dict is (``{name: value}``, default 0;
             -1 for arrays of indices).
+        like: ``{name: other}``: every free axis of input `name` is padded to the bucket
+            of input `other`'s first free axis where that is longer, so the two change
+            shape together: a tree's levels (heights, width) take the bucket of its
+            nodes, one shape per node bucket, not one per combination of the three.
 
     Returns:
         ``x`` padded for a batch without targets; else ``(x, y, sample_weight)`` with every
@@ -116,7 +120,10 @@ def pad_batch(batch, rows, free_axes, fill=None):
     """
     x, *targets = batch if isinstance(batch, tuple) else (batch,)
     if isinstance(x, dict):
-        x = {name: _padded(array, rows, free_axes[name], (fill or {}).get(name, 0))
+        longest = {name: np.shape(x[other])[free_axes[other][0]]
+                   for name, other in (like or {}).items() if name in x and other in x}
+        x = {name: _padded(array, rows, free_axes[name], (fill or {}).get(name, 0),
+                           longest.get(name, 0))
              for name, array in x.items()}
     else:
         x = _padded(x, rows, free_axes, 0)
@@ -130,15 +137,15 @@ def pad_batch(batch, rows, free_axes, fill=None):
     return x, _padded(y, rows, range(1, np.ndim(y)), 0), weight
 
 
-def _padded(array, rows, axes, value):
-    """`array` padded with `value` to the `bucket` of each of its `axes`, then to `rows`
-    rows by copies of its first row."""
+def _padded(array, rows, axes, value, at_least=0):
+    """`array` padded with `value` to the `bucket` of each of its `axes` (of `at_least`
+    where that is longer), then to `rows` rows by copies of its first row."""
     array = np.asarray(array)
     if len(array) > rows:
         raise ConfigError(f"a batch of {len(array)} rows does not fit in {rows}")
     widths = [(0, 0)] * array.ndim
     for axis in axes:
-        widths[axis] = (0, bucket(array.shape[axis]) - array.shape[axis])
+        widths[axis] = (0, bucket(max(array.shape[axis], at_least)) - array.shape[axis])
     array = np.pad(array, widths, constant_values=value)
     return np.concatenate([array, np.repeat(array[:1], rows - len(array), axis=0)])
 
@@ -160,6 +167,7 @@ class LengthBatches(keras.utils.PyDataset):
         seed: the shuffling seed.
         fill: the padding value of each input that is not padded with 0 (``{name:
             value}``, for `pad_batch`).
+        like: the inputs padded like another (``{name: other}``, for `pad_batch`).
 
     Example:
 
@@ -169,14 +177,15 @@ class LengthBatches(keras.utils.PyDataset):
     (2, [[3, 0], [1, 2]])
     """
 
-    def __init__(self, examples, encode, lengths, batch_size, shuffle=True, seed=0, fill=None):
+    def __init__(self, examples, encode, lengths, batch_size, shuffle=True, seed=0, fill=None,
+                 like=None):
         super().__init__()
         if not len(examples):
             raise ConfigError("no examples to batch")
         if len(lengths) != len(examples):
             raise ConfigError(f"{len(examples)} examples but {len(lengths)} lengths")
         self.examples, self.encode, self.lengths = examples, encode, lengths
-        self.batch_size, self.fill = batch_size, fill
+        self.batch_size, self.fill, self.like = batch_size, fill, like
         self.rng = np.random.default_rng(seed) if shuffle else None
         self.groups = length_groups(lengths, batch_size, self.rng)
 
@@ -214,7 +223,7 @@ class BucketedBatches(keras.utils.PyDataset):
 
     def __getitem__(self, index):
         return pad_batch(self.batches[index], self.batches.batch_size, self.free_axes,
-                         self.batches.fill)
+                         self.batches.fill, self.batches.like)
 
     def on_epoch_end(self):
         self.batches.on_epoch_end()

@@ -134,11 +134,13 @@ class DependencyBatch:
         labels: (B, T) relation ids, -1 for padding (and without relations).
         mask: (B, T) bool, True at the words.
 
-    ``PADDING``: the padding value of the index arrays (the others are padded with 0).
+    ``PADDING``: the padding value of the index arrays (the others are padded with 0);
+    ``LIKE``: the level arrays are padded like the words (`pad_batch`'s `like`).
     """
 
     PADDING = {name: -1 for name in ("heads", "up_children", "up_levels", "down_children",
                                      "down_levels", "edges")}
+    LIKE = {"up_levels": "words", "down_levels": "words"}
 
     words: np.ndarray
     heads: np.ndarray

@@ -225,10 +225,12 @@ class TreeBatch:
         node_mask: (B, N) bool, True for the nodes of the tree.
         root_index: (B,) int32, the index of each tree's root.
 
-    ``PADDING``: the padding value of the index arrays (the others are padded with 0).
+    ``PADDING``: the padding value of the index arrays (the others are padded with 0);
+    ``LIKE``: the levels are padded like the nodes (`pad_batch`'s `like`).
     """
 
     PADDING = {"children": -1, "levels": -1}
+    LIKE = {"levels": "children"}
 
     tokens: np.ndarray
     children: np.ndarray

@@ -136,7 +136,7 @@ def relation_probabilities(model, preprocessor, kind, sentences, batch_size=64):
     results = [None] * len(sentences)
     for index, group in enumerate(batches.groups):
         probabilities = predict_batch(model, model_inputs(batches[index], kind), batch_size,
-                                      DependencyBatch.PADDING)
+                                      DependencyBatch.PADDING, DependencyBatch.LIKE)
         for row, k in enumerate(group):
             results[k] = probabilities[row, :len(sentences[k][0])]
     return results
@@ -225,7 +225,8 @@ def relation_batches(preprocessor, sentences, model, batch_size, shuffle=True, s
                 batch.mask.astype("float32"))
 
     return LengthBatches(sentences, encode, [len(sentence[0]) for sentence in sentences],
-                         batch_size, shuffle=shuffle, seed=seed, fill=DependencyBatch.PADDING)
+                         batch_size, shuffle=shuffle, seed=seed, fill=DependencyBatch.PADDING,
+                         like=DependencyBatch.LIKE)
 
 
 def prepare(config):
