@@ -14,8 +14,8 @@ import keras
 import pandas as pd
 
 from seqtasks.compat import WarmupAverageAdam, build_for_training, count_weighted_rows
-from seqtasks.data.batching import (BucketedBatches, LengthBatches, compiles_per_shape, pad_batch,
-                                    tf_dataset)
+from seqtasks.data.batching import (BucketedBatches, LengthBatches, Padding, compiles_per_shape,
+                                    pad_batch, tf_dataset)
 from seqtasks.distribute import any_worker
 from seqtasks.errors import SeqtasksError
 
@@ -194,15 +194,15 @@ def compiled(function):
     return jax.jit(function)
 
 
-def predict_batch(model, inputs, rows=None, fill=None, like=None):
+def predict_batch(model, inputs, rows=None, padding=Padding()):
     """The model's outputs for one batch of `inputs`, as NumPy arrays.
 
     `model.predict_on_batch`, except for a model compiled under a distribution strategy
     with several replicas (``--distribute mirrored``): there Keras runs the whole batch on
     every replica and returns all their rows, so `model.predict` splits it instead. On
     JAX the batch is padded (`pad_batch`: its free lengths to their buckets, its rows to
-    `rows`, padding values `fill`, inputs `like` others) so that predictions compile for
-    a few shapes; the outputs keep their padded lengths (each row's own length is the caller's to cut) but
+    `rows`, as `padding` says) so that predictions compile for a few shapes; the outputs
+    keep their padded lengths (each row's own length is the caller's to cut) but
     not the added rows.
     """
     strategy = getattr(model, "distribute_strategy", None)
@@ -210,8 +210,8 @@ def predict_batch(model, inputs, rows=None, fill=None, like=None):
         return model.predict(inputs, verbose=0)
     count = len(next(iter(inputs.values())) if isinstance(inputs, dict) else inputs)
     if compiles_per_shape():
-        inputs = pad_batch(inputs, max(rows or count, count), _named_axes(model, inputs), fill,
-                           like)
+        inputs = pad_batch(inputs, max(rows or count, count), _named_axes(model, inputs),
+                           padding)
     outputs = model.predict_on_batch(inputs)
     return keras.tree.map_structure(lambda array: keras.ops.convert_to_numpy(array)[:count],
                                     outputs)

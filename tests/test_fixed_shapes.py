@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from seqtasks.compat import count_weighted_rows
-from seqtasks.data.batching import BucketedBatches, LengthBatches, bucket, pad, pad_batch
+from seqtasks.data.batching import BucketedBatches, LengthBatches, Padding, bucket, pad, pad_batch
 from seqtasks.tasks import sentiment, tagging, trees
 from seqtasks.training import feed, predict_batch
 
@@ -27,9 +27,11 @@ TINY = {"units": 4, "embedding_dim": 4, "epochs": 1, "max_seconds": None, "verbo
 
 def test_bucket_boundaries_hold_each_length_with_little_padding():
     for size in range(1, 2000):
-        boundary = bucket(size)
+        boundary, coarse = bucket(size), bucket(size, step=16)
         assert boundary >= size and (boundary - size < 8 or boundary < 1.3 * size)
+        assert coarse >= boundary and (coarse - size < 16 or coarse == boundary)
     assert len({bucket(size) for size in range(1, 129)}) == 12
+    assert len({bucket(size, step=16) for size in range(1, 129)}) == 8
 
 
 def test_an_epoch_of_many_lengths_takes_a_handful_of_shapes():
@@ -49,7 +51,7 @@ def test_padding_keeps_fixed_sizes_and_fills_index_arrays_with_their_value():
     x = {"tokens": np.array([[4, 5, 0]]), "children": np.array([[[-1, -1], [-1, -1], [0, 1]]])}
     weights = np.array([[0.0, 0.0, 1.0]])
     (padded, y, weight) = pad_batch((x, np.array([[1, 2, 3]]), weights), 3,
-                                    {"tokens": (1,), "children": (1,)}, {"children": -1})
+                                    {"tokens": (1,), "children": (1,)}, Padding({"children": -1}))
     assert padded["tokens"].shape == (3, 8) and padded["children"].shape == (3, 8, 2)
     assert (padded["children"][0, 3:] == -1).all() and (padded["tokens"][0, 3:] == 0).all()
     assert (padded["children"][1] == padded["children"][0]).all()  # a copy of a real row
@@ -76,11 +78,14 @@ def test_levels_padded_like_their_nodes_take_one_shape_per_node_bucket():
     shapes = {tuple(x[name].shape for name in ("children", "levels"))
               for x, _, _ in (bucketed[k] for k in range(len(bucketed)))}
     assert all(levels == (4, nodes, nodes) for (_, nodes, _), levels in shapes)
+    assert {nodes for (_, nodes, _), _ in shapes} == {16, 32, 48}  # TreeBatch's step: 16
     assert len(shapes) == len({children[1:] for children, _ in shapes})
     x = {"nodes": np.zeros((1, 20)), "levels": np.zeros((1, 3, 9)), "other": np.zeros((1, 3))}
-    padded = pad_batch(x, 1, {name: (1,) if name != "levels" else (1, 2) for name in x},
-                       like={"levels": "nodes"})
+    axes = {name: (1,) if name != "levels" else (1, 2) for name in x}
+    padded = pad_batch(x, 1, axes, Padding(like={"levels": "nodes"}))
     assert padded["levels"].shape == (1, 24, 24) and padded["other"].shape == (1, 8)
+    padded = pad_batch(x, 1, axes, Padding(like={"levels": "nodes"}, step=16))
+    assert padded["levels"].shape == (1, 32, 32) and padded["other"].shape == (1, 16)
 
 
 def evaluations(model, batches):

@@ -9,6 +9,8 @@ array([[5, 6, 7],
        [8, 0, 0]], dtype=int32)
 """
 
+import dataclasses
+
 import keras
 import numpy as np
 
@@ -58,10 +60,10 @@ def length_groups(lengths, batch_size, rng=None, pool_batches=50):
     return [groups[k] for k in rng.permutation(len(groups))]
 
 
-def bucket(size):
-    """The smallest bucket boundary that holds `size` steps: a multiple of 8 up to 64, then
-    a geometric ladder (multiples of 16, each at most 1.25 times the last: 80, 96, 112,
-    128, 160, 192, 240, 288, ...).
+def bucket(size, step=8):
+    """The smallest bucket boundary that holds `size` steps: a multiple of `step` up to 64,
+    then a geometric ladder (multiples of 16, each at most 1.25 times the last: 80, 96,
+    112, 128, 160, 192, 240, 288, ...).
 
     A backend that compiles a step per input shape (JAX) compiles once per boundary a
     batch is padded to. Up to 64 steps padding costs at most 7 steps (sentences and
@@ -72,13 +74,41 @@ def bucket(size):
 
     >>> [bucket(n) for n in (1, 8, 9, 64, 65, 100, 1000)]
     [8, 8, 16, 64, 80, 112, 1008]
+    >>> [bucket(n, step=16) for n in (1, 9, 17, 33)]
+    [16, 16, 32, 48]
     """
     if size <= 64:
-        return max(8, -(-size // 8) * 8)
+        return max(step, -(-size // step) * step)
     boundary = 64
     while boundary < size:
         boundary = boundary * 5 // 4 // 16 * 16
     return boundary
+
+
+@dataclasses.dataclass(frozen=True)
+class Padding:
+    """How `pad_batch` pads the inputs of a batch.
+
+    Attributes:
+        values: the padding value of each input of a dict not padded with 0 (``{name:
+            value}``; -1 for arrays of indices).
+        like: ``{name: other}``: every free axis of input `name` is padded to the bucket
+            of input `other`'s first free axis where that is longer, so the two change
+            shape together: a tree's levels (heights, width) take the bucket of its
+            nodes, one shape per node bucket, not one per combination of the three.
+        step: the step of the `bucket` ladder up to 64: 8, or 16 for a model whose
+            padded positions cost little (a tree model's loop runs over the real nodes
+            only), so that JAX compiles fewer shapes.
+
+    Example:
+
+    >>> Padding({"children": -1}, like={"levels": "children"}, step=16).step
+    16
+    """
+
+    values: dict = dataclasses.field(default_factory=dict)
+    like: dict = dataclasses.field(default_factory=dict)
+    step: int = 8
 
 
 def compiles_per_shape():
@@ -88,7 +118,7 @@ def compiles_per_shape():
     return keras.backend.backend() == "jax"
 
 
-def pad_batch(batch, rows, free_axes, fill=None, like=None):
+def pad_batch(batch, rows, free_axes, padding=Padding()):
     """`batch` with every free length padded up to its `bucket` and `rows` rows.
 
     Args:
@@ -98,12 +128,8 @@ def pad_batch(batch, rows, free_axes, fill=None, like=None):
             row (real data, so no layer sees an empty sequence), whose sample weight is 0.
         free_axes: the axes of ``x`` whose size varies from batch to batch (the model's
             unknown input sizes): a tuple for an array, ``{name: tuple}`` for a dict.
-        fill: what the padding of each input of a dict is (``{name: value}``, default 0;
-            -1 for arrays of indices).
-        like: ``{name: other}``: every free axis of input `name` is padded to the bucket
-            of input `other`'s first free axis where that is longer, so the two change
-            shape together: a tree's levels (heights, width) take the bucket of its
-            nodes, one shape per node bucket, not one per combination of the three.
+        padding: the inputs' padding values, the inputs padded like others and the
+            step of the buckets (`Padding`).
 
     Returns:
         ``x`` padded for a batch without targets; else ``(x, y, sample_weight)`` with every
@@ -119,33 +145,35 @@ def pad_batch(batch, rows, free_axes, fill=None, like=None):
     ([[3, 4, 0, 0, 0, 0, 0, 0], [3, 4, 0, 0, 0, 0, 0, 0]], [1, 1], [1.0, 0.0])
     """
     x, *targets = batch if isinstance(batch, tuple) else (batch,)
+    step = padding.step
     if isinstance(x, dict):
         longest = {name: np.shape(x[other])[free_axes[other][0]]
-                   for name, other in (like or {}).items() if name in x and other in x}
-        x = {name: _padded(array, rows, free_axes[name], (fill or {}).get(name, 0),
+                   for name, other in padding.like.items() if name in x and other in x}
+        x = {name: _padded(array, rows, free_axes[name], padding.values.get(name, 0), step,
                            longest.get(name, 0))
              for name, array in x.items()}
     else:
-        x = _padded(x, rows, free_axes, 0)
+        x = _padded(x, rows, free_axes, 0, step)
     if not targets:
         return x
     y, weight = (*targets, None)[:2]
     count = len(y)
     weight = np.ones(np.shape(y), "float32") if weight is None else np.asarray(weight, "float32")
-    weight = _padded(weight, count, range(1, weight.ndim), 0)
+    weight = _padded(weight, count, range(1, weight.ndim), 0, step)
     weight = np.concatenate([weight, np.zeros((rows - count, *weight.shape[1:]), "float32")])
-    return x, _padded(y, rows, range(1, np.ndim(y)), 0), weight
+    return x, _padded(y, rows, range(1, np.ndim(y)), 0, step), weight
 
 
-def _padded(array, rows, axes, value, at_least=0):
-    """`array` padded with `value` to the `bucket` of each of its `axes` (of `at_least`
-    where that is longer), then to `rows` rows by copies of its first row."""
+def _padded(array, rows, axes, value, step, at_least=0):
+    """`array` padded with `value` to the `bucket` (of `step`) of each of its `axes` (of
+    `at_least` where that is longer), then to `rows` rows by copies of its first row."""
     array = np.asarray(array)
     if len(array) > rows:
         raise ConfigError(f"a batch of {len(array)} rows does not fit in {rows}")
     widths = [(0, 0)] * array.ndim
     for axis in axes:
-        widths[axis] = (0, bucket(max(array.shape[axis], at_least)) - array.shape[axis])
+        widths[axis] = (0, bucket(max(array.shape[axis], at_least), step)
+                        - array.shape[axis])
     array = np.pad(array, widths, constant_values=value)
     return np.concatenate([array, np.repeat(array[:1], rows - len(array), axis=0)])
 
@@ -165,9 +193,8 @@ class LengthBatches(keras.utils.PyDataset):
         shuffle: new batches every epoch (reproducibly from `seed`); otherwise sorted
             by length.
         seed: the shuffling seed.
-        fill: the padding value of each input that is not padded with 0 (``{name:
-            value}``, for `pad_batch`).
-        like: the inputs padded like another (``{name: other}``, for `pad_batch`).
+        padding: how `pad_batch` pads the batches (`Padding`) where a backend compiles
+            per shape.
 
     Example:
 
@@ -177,15 +204,15 @@ class LengthBatches(keras.utils.PyDataset):
     (2, [[3, 0], [1, 2]])
     """
 
-    def __init__(self, examples, encode, lengths, batch_size, shuffle=True, seed=0, fill=None,
-                 like=None):
+    def __init__(self, examples, encode, lengths, batch_size, shuffle=True, seed=0,
+                 padding=Padding()):
         super().__init__()
         if not len(examples):
             raise ConfigError("no examples to batch")
         if len(lengths) != len(examples):
             raise ConfigError(f"{len(examples)} examples but {len(lengths)} lengths")
         self.examples, self.encode, self.lengths = examples, encode, lengths
-        self.batch_size, self.fill, self.like = batch_size, fill, like
+        self.batch_size, self.padding = batch_size, padding
         self.rng = np.random.default_rng(seed) if shuffle else None
         self.groups = length_groups(lengths, batch_size, self.rng)
 
@@ -223,7 +250,7 @@ class BucketedBatches(keras.utils.PyDataset):
 
     def __getitem__(self, index):
         return pad_batch(self.batches[index], self.batches.batch_size, self.free_axes,
-                         self.batches.fill, self.batches.like)
+                         self.batches.padding)
 
     def on_epoch_end(self):
         self.batches.on_epoch_end()

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from seqtasks.data.batching import Padding
 from seqtasks.data.readers import CONLLU_FIELDS, _read_sentences, _require
 from seqtasks.errors import DataError
 
@@ -134,13 +135,13 @@ class DependencyBatch:
         labels: (B, T) relation ids, -1 for padding (and without relations).
         mask: (B, T) bool, True at the words.
 
-    ``PADDING``: the padding value of the index arrays (the others are padded with 0);
-    ``LIKE``: the level arrays are padded like the words (`pad_batch`'s `like`).
+    ``PADDING`` (`pad_batch`'s): -1 in the index arrays (0 in the others), the level arrays
+    padded like the words.
     """
 
-    PADDING = {name: -1 for name in ("heads", "up_children", "up_levels", "down_children",
-                                     "down_levels", "edges")}
-    LIKE = {"up_levels": "words", "down_levels": "words"}
+    PADDING = Padding({name: -1 for name in ("heads", "up_children", "up_levels",
+                                             "down_children", "down_levels", "edges")},
+                      like={"up_levels": "words", "down_levels": "words"})
 
     words: np.ndarray
     heads: np.ndarray

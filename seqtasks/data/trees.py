@@ -32,6 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from seqtasks.data.batching import Padding
 from seqtasks.data.readers import _read_lines
 from seqtasks.errors import DataError
 from seqtasks.validation import positive_int
@@ -225,12 +226,12 @@ class TreeBatch:
         node_mask: (B, N) bool, True for the nodes of the tree.
         root_index: (B,) int32, the index of each tree's root.
 
-    ``PADDING``: the padding value of the index arrays (the others are padded with 0);
-    ``LIKE``: the levels are padded like the nodes (`pad_batch`'s `like`).
+    ``PADDING`` (`pad_batch`'s): -1 in the index arrays (0 in the others), the levels padded
+    like the nodes, buckets stepping by 16 (a tree model's loops run over the real nodes
+    only, so padded nodes cost little).
     """
 
-    PADDING = {"children": -1, "levels": -1}
-    LIKE = {"levels": "children"}
+    PADDING = Padding({"children": -1, "levels": -1}, like={"levels": "children"}, step=16)
 
     tokens: np.ndarray
     children: np.ndarray

@@ -129,6 +129,19 @@ def model_inputs(batch, model):
     return {name: getattr(batch, name) for name in INPUTS[model]}
 
 
+def padding(kind):
+    """How a backend that compiles per shape (JAX) pads the batches of a `kind` of model
+    (`pad_batch`): the tree model's loops run over the real words only, so its padded
+    words cost little and its buckets step by 16 (fewer shapes to compile); the sequence
+    and graph models step through every padded word.
+
+    >>> padding("tree").step, padding("sequence").step
+    (16, 8)
+    """
+    return (dataclasses.replace(DependencyBatch.PADDING, step=16) if kind == "tree"
+            else DependencyBatch.PADDING)
+
+
 def relation_probabilities(model, preprocessor, kind, sentences, batch_size=64):
     """Each sentence's relation probabilities, (words, relations) a sentence."""
     batches = LengthBatches(sentences, preprocessor.encode, [len(s[0]) for s in sentences],
@@ -136,7 +149,7 @@ def relation_probabilities(model, preprocessor, kind, sentences, batch_size=64):
     results = [None] * len(sentences)
     for index, group in enumerate(batches.groups):
         probabilities = predict_batch(model, model_inputs(batches[index], kind), batch_size,
-                                      DependencyBatch.PADDING, DependencyBatch.LIKE)
+                                      padding(kind))
         for row, k in enumerate(group):
             results[k] = probabilities[row, :len(sentences[k][0])]
     return results
@@ -225,8 +238,7 @@ def relation_batches(preprocessor, sentences, model, batch_size, shuffle=True, s
                 batch.mask.astype("float32"))
 
     return LengthBatches(sentences, encode, [len(sentence[0]) for sentence in sentences],
-                         batch_size, shuffle=shuffle, seed=seed, fill=DependencyBatch.PADDING,
-                         like=DependencyBatch.LIKE)
+                         batch_size, shuffle=shuffle, seed=seed, padding=padding(model))
 
 
 def prepare(config):

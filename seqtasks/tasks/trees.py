@@ -238,7 +238,7 @@ def node_probabilities(model, preprocessor, trees, batch_size=64):
     for index, group in enumerate(batches.groups):
         batch = batches[index]
         probabilities = predict_batch(model, model_inputs(batch, input_names(model)),
-                                      batch_size, TreeBatch.PADDING, TreeBatch.LIKE)
+                                      batch_size, TreeBatch.PADDING)
         for row, k in enumerate(group):
             results[k] = probabilities[row, :batch.root_index[row] + 1]
     return results
@@ -294,8 +294,7 @@ def node_batches(preprocessor, trees, batch_size, roots_only=False, shuffle=True
         return model_inputs(batch, names), np.maximum(batch.labels, 0), weights
 
     return LengthBatches(trees, encode, [tree.size() for tree in trees], batch_size,
-                         shuffle=shuffle, seed=seed, fill=TreeBatch.PADDING,
-                         like=TreeBatch.LIKE)
+                         shuffle=shuffle, seed=seed, padding=TreeBatch.PADDING)
 
 
 def prepare(config):
