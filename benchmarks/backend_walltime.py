@@ -11,6 +11,11 @@ costs and saves.
 
     python benchmarks/backend_walltime.py
     python benchmarks/backend_walltime.py tagging sentiment --flags "--epochs 3"
+    python benchmarks/backend_walltime.py relations --rounds 3
+
+Whole runs on a 2-core machine vary by 10-20% from one to the next: with ``--rounds N``
+each task runs N times on each backend, alternating, and a last row gives the medians of
+the times and of the rounds' ratios.
 """
 
 import argparse
@@ -23,6 +28,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
+
 from seqtasks.tasks import TASK_NAMES
 
 BACKENDS = ("tensorflow", "jax")
@@ -34,10 +41,14 @@ def parse_args(argv=None):
                                                   f"{', '.join(TASK_NAMES)} (default: all)")
     parser.add_argument("--flags", default="",
                         help="more flags for every run (e.g. \"--epochs 3\")")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="runs of each task on each backend, alternating (default 1)")
     args = parser.parse_args(argv)
     unknown = sorted(set(args.tasks) - set(TASK_NAMES))
     if unknown:
         parser.error(f"unknown tasks {', '.join(unknown)}")
+    if args.rounds < 1:
+        parser.error(f"--rounds must be at least 1, got {args.rounds}")
     return args
 
 
@@ -57,15 +68,28 @@ def main(argv=None):
     args = parse_args(argv)
     print(f"{'task':<12} {'tf wall':>8} {'tf train':>9} {'epochs':>7} {'jax wall':>9} "
           f"{'jax train':>10} {'epochs':>7} {'jax/tf wall':>12} {'jax/tf train':>13}")
-    with tempfile.TemporaryDirectory() as folder:
-        for task in args.tasks or TASK_NAMES:
-            (tf_wall, tf_train, tf_epochs), (jax_wall, jax_train, jax_epochs) = (
-                timed_run(task, backend, shlex.split(args.flags), Path(folder))
-                for backend in BACKENDS)
-            print(f"{task:<12} {tf_wall:>8.1f} {tf_train:>9.1f} {tf_epochs:>7} {jax_wall:>9.1f} "
-                  f"{jax_train:>10.1f} {jax_epochs:>7} {jax_wall / tf_wall:>12.2f} "
-                  f"{jax_train / tf_train:>13.2f}", flush=True)
+    for task in args.tasks or TASK_NAMES:
+        rounds = []
+        for _ in range(args.rounds):
+            with tempfile.TemporaryDirectory() as folder:
+                rounds.append([value for backend in BACKENDS for value in
+                               timed_run(task, backend, shlex.split(args.flags), Path(folder))])
+            print_row(task, *rounds[-1])
+        if args.rounds > 1:
+            medians = np.median(rounds, axis=0)
+            ratios = np.median([[jax_wall / tf_wall, jax_train / tf_train] for tf_wall, tf_train, _,
+                                jax_wall, jax_train, _ in rounds], axis=0)
+            print_row("  median", *medians, ratios=ratios)
     return 0
+
+
+def print_row(task, tf_wall, tf_train, tf_epochs, jax_wall, jax_train, jax_epochs, ratios=None):
+    """One row of the table; the ratios of these times unless `ratios` are given."""
+    wall_ratio, train_ratio = ratios if ratios is not None else (jax_wall / tf_wall,
+                                                                 jax_train / tf_train)
+    print(f"{task:<12} {tf_wall:>8.1f} {tf_train:>9.1f} {tf_epochs:>7g} {jax_wall:>9.1f} "
+          f"{jax_train:>10.1f} {jax_epochs:>7g} {wall_ratio:>12.2f} {train_ratio:>13.2f}",
+          flush=True)
 
 
 if __name__ == "__main__":
