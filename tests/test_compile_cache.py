@@ -1,0 +1,61 @@
+"""The JAX compilation cache of a run (`seqtasks.compile_cache`): a second model of one
+architecture loads the first one's compiled steps; the temporary folder goes at exit; a
+folder the user chose stays. JAX decides once a process whether it caches, so each check
+runs in a JAX process of its own."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import keras
+import pytest
+
+from seqtasks.compile_cache import share_compiled_steps
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPT = """
+import jax, keras, numpy as np
+import seqtasks.compile_cache as cache
+cache.MIN_COMPILE_SECONDS = 0.0  # the little model below compiles quickly
+folder = cache.share_compiled_steps()
+hits = []
+jax.monitoring.register_event_listener(
+    lambda event, **_: hits.append(event) if event.endswith("/cache_hits") else None)
+for seed in (0, 1):
+    keras.utils.set_random_seed(seed)
+    model = keras.Sequential([keras.Input((5,)), keras.layers.Dense(4), keras.layers.Dense(2)])
+    model.compile("adam", "mse")
+    before = len(hits)
+    model.train_on_batch(np.ones((3, 5)), np.ones((3, 2)))
+    print("hits", len(hits) - before)
+print("folder", folder)
+"""
+
+
+def run_on_jax(environment=()):
+    """The lines the script prints in a fresh JAX process."""
+    result = subprocess.run([sys.executable, "-c", SCRIPT], cwd=ROOT, capture_output=True,
+                            text=True, timeout=300,
+                            env={**os.environ, "KERAS_BACKEND": "jax", **dict(environment)})
+    assert result.returncode == 0, result.stderr[-2000:]
+    return [line.split() for line in result.stdout.splitlines()]
+
+
+def test_a_second_model_loads_the_first_ones_compiled_steps_from_a_folder_removed_at_exit():
+    (_, first), (_, second), (_, folder) = run_on_jax()
+    assert int(first) == 0 and int(second) >= 1  # at least the training step
+    assert "seqtasks-jax-cache-" in folder and not Path(folder).exists()
+
+
+def test_a_cache_folder_the_user_chose_stays(tmp_path):
+    (_, first), (_, second), (_, folder) = run_on_jax({
+        "JAX_COMPILATION_CACHE_DIR": str(tmp_path),
+        "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0"})  # the user's settings
+    assert int(first) == 0 and int(second) >= 1
+    assert folder == str(tmp_path) and any(tmp_path.iterdir())
+
+
+@pytest.mark.skipif(keras.backend.backend() == "jax", reason="checks the other backends")
+def test_no_cache_on_other_backends():
+    assert share_compiled_steps() is None
