@@ -41,6 +41,7 @@ named-entity sentences.
 
 import collections
 import dataclasses
+import functools
 from pathlib import Path
 
 import keras
@@ -48,7 +49,7 @@ import numpy as np
 from sklearn.metrics import confusion_matrix
 
 from seqtasks.cells.registry import CELLS
-from seqtasks.data.batching import LengthBatches, pad
+from seqtasks.data.batching import LengthBatches, bucket, compiles_per_shape, pad
 from seqtasks.data.embedded import embedded_path
 from seqtasks.data.embeddings import coverage_metrics, use_pretrained
 from seqtasks.data.readers import CONLLU_FIELDS, read_tagged
@@ -319,13 +320,20 @@ def predict_tags(model, preprocessor, token_lists, batch_size=64):
 def best_tag_ids(model, outputs, lengths, decode=None):
     """The tag id of every step of the tagger's `outputs` (batch, T, tags), never the
     padding tag 0: the CRF's best tag sequence (Viterbi: `decode`, by default its
-    ``crf.decode``), or each softmax's argmax."""
+    ``crf.decode``), or each softmax's argmax. Where a backend compiles per shape (JAX),
+    the potentials are padded to the `bucket` of their rows and steps (masked), so that a
+    compiled `decode` compiles a few shapes, not one per batch length."""
     if not isinstance(model, CRFModel):
         return np.argmax(outputs[..., 1:], axis=-1) + 1
-    potentials = np.array(outputs, dtype="float32")
+    rows, steps = np.shape(outputs)[:2]
+    padded = (bucket(rows), bucket(steps)) if compiles_per_shape() else (rows, steps)
+    potentials = np.zeros((*padded, np.shape(outputs)[2]), "float32")
+    potentials[:rows, :steps] = outputs
     potentials[..., 0] = -1e9  # the padding tag is never part of a sentence's path
-    mask = np.arange(potentials.shape[1])[None, :] < np.asarray(lengths)[:, None]
-    return keras.ops.convert_to_numpy((decode or model.crf.decode)(potentials, mask))
+    lengths = np.pad(np.asarray(lengths), (0, padded[0] - rows))  # added rows: length 0
+    mask = np.arange(padded[1])[None, :] < lengths[:, None]
+    tag_ids = (decode or model.crf.decode)(potentials, mask)
+    return keras.ops.convert_to_numpy(tag_ids)[:rows, :steps]
 
 
 @dataclasses.dataclass
@@ -542,19 +550,29 @@ def feature_weight(tagger, features, data, config):
     crf = CRF(tagger.crf.num_tags) if isinstance(tagger, CRFModel) else None
     if crf is not None:
         crf.build()
+        # The averaged CRF weights are arguments, so one compiled decoder serves every w.
+        decode_with = compiled(lambda weights, potentials, mask: stateless_decode(
+            crf, weights, potentials, mask))
     right = []
     for w in FEATURE_WEIGHTS:
+        decode = None
         if crf is not None:
-            crf.set_weights([(1 - w) * a + w * b for a, b in zip(tagger.crf.get_weights(),
-                                                                 features.crf.get_weights())])
+            weights = [(1 - w) * a + w * b for a, b in zip(tagger.crf.get_weights(),
+                                                            features.crf.get_weights())]
+            decode = functools.partial(decode_with, weights)
         hits = 0
         for (rows, a, lengths), (_, b, _) in zip(first, second):
-            tag_ids = best_tag_ids(tagger, (1 - w) * a + w * b, lengths,
-                                   crf.decode if crf is not None else None)
+            tag_ids = best_tag_ids(tagger, (1 - w) * a + w * b, lengths, decode)
             hits += sum(int(np.sum(ids[:n] == gold[k]))
                         for k, ids, n in zip(rows, tag_ids, lengths))
         right.append(hits)
     return float(FEATURE_WEIGHTS[int(np.argmax(right))])
+
+
+def stateless_decode(crf, weights, potentials, mask):
+    """``crf.decode`` with the CRF's weights taken from `weights` (its variables' order)."""
+    with keras.StatelessScope(state_mapping=list(zip(crf.weights, weights))):
+        return crf.decode(potentials, mask)
 
 
 def compile_tagger(model, config):
