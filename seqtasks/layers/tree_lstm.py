@@ -51,7 +51,7 @@ from seqtasks.errors import ConfigError
 from seqtasks.layers.tree_cells import CELLS
 from seqtasks.validation import one_of, positive_int
 
-KINDS = ("childsum", "binary")
+KINDS = tuple(CELLS)  # ("childsum", "binary")
 
 
 @keras.saving.register_keras_serializable(package="seqtasks")
