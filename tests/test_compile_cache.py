@@ -33,27 +33,37 @@ print("folder", folder)
 """
 
 
-def run_on_jax(environment=()):
-    """The lines the script prints in a fresh JAX process."""
-    result = subprocess.run([sys.executable, "-c", SCRIPT], cwd=ROOT, capture_output=True,
-                            text=True, timeout=300,
-                            env={**os.environ, "KERAS_BACKEND": "jax", **dict(environment)})
-    assert result.returncode == 0, result.stderr[-2000:]
-    return [line.split() for line in result.stdout.splitlines()]
+@pytest.fixture(scope="module")
+def jax_runs(tmp_path_factory):
+    """The lines the script prints in two fresh JAX processes, run side by side: with the
+    default settings, and with a cache folder the user chose (-> (lines, folder))."""
+    chosen = tmp_path_factory.mktemp("chosen")
+    settings = {"default": {}, "chosen": {"JAX_COMPILATION_CACHE_DIR": str(chosen),
+                                          "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0"}}
+    processes = {name: subprocess.Popen(
+        [sys.executable, "-c", SCRIPT], cwd=ROOT, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True, env={**os.environ, "KERAS_BACKEND": "jax", **env})
+        for name, env in settings.items()}
+    runs = {}
+    for name, process in processes.items():
+        out, err = process.communicate(timeout=300)
+        assert process.returncode == 0, err[-2000:]
+        runs[name] = [line.split() for line in out.splitlines()]
+    return runs, chosen
 
 
-def test_a_second_model_loads_the_first_ones_compiled_steps_from_a_folder_removed_at_exit():
-    (_, first), (_, second), (_, folder) = run_on_jax()
+def test_a_second_model_loads_the_first_ones_compiled_steps_from_a_folder_removed_at_exit(
+        jax_runs):
+    (_, first), (_, second), (_, folder) = jax_runs[0]["default"]
     assert int(first) == 0 and int(second) >= 1  # at least the training step
     assert "seqtasks-jax-cache-" in folder and not Path(folder).exists()
 
 
-def test_a_cache_folder_the_user_chose_stays(tmp_path):
-    (_, first), (_, second), (_, folder) = run_on_jax({
-        "JAX_COMPILATION_CACHE_DIR": str(tmp_path),
-        "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0"})  # the user's settings
+def test_a_cache_folder_the_user_chose_stays(jax_runs):
+    runs, chosen = jax_runs
+    (_, first), (_, second), (_, folder) = runs["chosen"]  # the user's settings
     assert int(first) == 0 and int(second) >= 1
-    assert folder == str(tmp_path) and any(tmp_path.iterdir())
+    assert folder == str(chosen) and any(chosen.iterdir())
 
 
 @pytest.mark.skipif(keras.backend.backend() == "jax", reason="checks the other backends")
