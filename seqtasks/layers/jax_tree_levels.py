@@ -57,8 +57,10 @@ def _schedule(level_rows, counts, width, padding_row):
     return jnp.where(real, rows, padding_row), real[..., None], ends[-1]
 
 
-def _forward(cell, inputs, child_rows, level_rows, counts, kernel, recurrent_kernel, bias):
-    """The states of every row, the chunks' rows and what the backward pass reads."""
+def _forward(cell, inputs, child_rows, level_rows, counts, kernel, recurrent_kernel, bias,
+             save=True):
+    """The states of every row, the chunks' rows and (with `save`, for the backward pass
+    only) each chunk's gates."""
     padding_row, units = inputs.shape[0] - 1, kernel.shape[1] // 4
     width = min(CHUNK, level_rows.shape[1])
     chunk_rows, real, used = _schedule(level_rows, counts, width, padding_row)
@@ -71,14 +73,16 @@ def _forward(cell, inputs, child_rows, level_rows, counts, kernel, recurrent_ker
         new, saved = cell.forward(x, tuple(state[kids] for state in states), recurrent_kernel)
         states = tuple(state.at[nodes].add(jnp.where(real[chunk], value, 0.0))
                        for state, value in zip(states, new))
-        saved_all = {name: saved_all[name].at[chunk].set(value) for name, value in saved.items()}
+        if save:
+            saved_all = {name: saved_all[name].at[chunk].set(value)
+                         for name, value in saved.items()}
         return states, saved_all
 
     kid_states = (jnp.zeros((width, child_rows.shape[1], units), inputs.dtype),) * cell.states
     shapes = jax.eval_shape(lambda: cell.forward(jnp.zeros((width, 4 * units), inputs.dtype),
                                                  kid_states, recurrent_kernel)[1])
     saved_all = {name: jnp.zeros((len(chunk_rows), *shape.shape), shape.dtype)
-                 for name, shape in shapes.items()}
+                 for name, shape in shapes.items()} if save else {}
     states = (jnp.zeros((inputs.shape[0], units), inputs.dtype),) * cell.states
     states, saved_all = lax.fori_loop(0, used, chunk_step, (states, saved_all))
     return states, (chunk_rows, real, used, saved_all)
@@ -93,7 +97,7 @@ def tree_levels(cell, inputs, child_rows, level_rows, counts, kernel, recurrent_
     for missing children and padding: its states stay zero.
     """
     states, _ = _forward(cell, inputs, child_rows, level_rows, counts, kernel,
-                         recurrent_kernel, bias)
+                         recurrent_kernel, bias, save=False)  # no gradient: nothing to save
     return states[0], states[1]
 
 
