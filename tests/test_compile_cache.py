@@ -1,7 +1,8 @@
-"""The JAX compilation cache of a run (`seqtasks.compile_cache`): a second model of one
+"""Less compiling in a JAX run (`seqtasks.compile_cache`): a second model of one
 architecture loads the first one's compiled steps; the temporary folder goes at exit; a
-folder the user chose stays. JAX decides once a process whether it caches, so each check
-runs in a JAX process of its own."""
+folder the user chose stays; random bits take the serial threefry on one device only.
+JAX decides once a process whether it caches, so each check runs in a JAX process of
+its own."""
 
 import os
 import subprocess
@@ -11,14 +12,15 @@ from pathlib import Path
 import keras
 import pytest
 
-from seqtasks.compile_cache import share_compiled_steps
+from seqtasks.compile_cache import compile_less, serial_random_bits
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = """
-import jax, keras, numpy as np
+import sys, jax, keras, numpy as np
 import seqtasks.compile_cache as cache
 cache.MIN_COMPILE_SECONDS = 0.0  # the little model below compiles quickly
-folder = cache.share_compiled_steps()
+folder = cache.compile_less(sys.argv[1])
+print("partitionable", jax.config.jax_threefry_partitionable)
 hits = []
 jax.monitoring.register_event_listener(
     lambda event, **_: hits.append(event) if event.endswith("/cache_hits") else None)
@@ -36,12 +38,14 @@ print("folder", folder)
 @pytest.fixture(scope="module")
 def jax_runs(tmp_path_factory):
     """The lines the script prints in two fresh JAX processes, run side by side: with the
-    default settings, and with a cache folder the user chose (-> (lines, folder))."""
+    default settings, and with a cache folder the user chose in a data-parallel run
+    (-> (lines, folder))."""
     chosen = tmp_path_factory.mktemp("chosen")
     settings = {"default": {}, "chosen": {"JAX_COMPILATION_CACHE_DIR": str(chosen),
                                           "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0"}}
+    distribute = {"default": "none", "chosen": "data-parallel"}
     processes = {name: subprocess.Popen(
-        [sys.executable, "-c", SCRIPT], cwd=ROOT, stdout=subprocess.PIPE,
+        [sys.executable, "-c", SCRIPT, distribute[name]], cwd=ROOT, stdout=subprocess.PIPE,
         stderr=subprocess.PIPE, text=True, env={**os.environ, "KERAS_BACKEND": "jax", **env})
         for name, env in settings.items()}
     runs = {}
@@ -54,18 +58,35 @@ def jax_runs(tmp_path_factory):
 
 def test_a_second_model_loads_the_first_ones_compiled_steps_from_a_folder_removed_at_exit(
         jax_runs):
-    (_, first), (_, second), (_, folder) = jax_runs[0]["default"]
+    (_, partitionable), (_, first), (_, second), (_, folder) = jax_runs[0]["default"]
+    assert partitionable == "False"  # one device: the serial threefry, which compiles faster
     assert int(first) == 0 and int(second) >= 1  # at least the training step
     assert "seqtasks-jax-cache-" in folder and not Path(folder).exists()
 
 
 def test_a_cache_folder_the_user_chose_stays(jax_runs):
     runs, chosen = jax_runs
-    (_, first), (_, second), (_, folder) = runs["chosen"]  # the user's settings
+    (_, partitionable), (_, first), (_, second), (_, folder) = runs["chosen"]
+    assert partitionable == "True"  # data-parallel: JAX's default, bits drawn per shard
     assert int(first) == 0 and int(second) >= 1
     assert folder == str(chosen) and any(chosen.iterdir())
 
 
 @pytest.mark.skipif(keras.backend.backend() == "jax", reason="checks the other backends")
 def test_no_cache_on_other_backends():
-    assert share_compiled_steps() is None
+    assert compile_less("none") is None
+
+
+@pytest.mark.parametrize("chosen, expected", [(None, False), ("1", True)])
+def test_serial_random_bits_unless_the_user_chose_a_form(monkeypatch, chosen, expected):
+    jax = pytest.importorskip("jax")
+    monkeypatch.delenv("JAX_THREEFRY_PARTITIONABLE", raising=False)
+    if chosen is not None:
+        monkeypatch.setenv("JAX_THREEFRY_PARTITIONABLE", chosen)
+    before = jax.config.jax_threefry_partitionable
+    try:
+        jax.config.update("jax_threefry_partitionable", True)
+        serial_random_bits()
+        assert jax.config.jax_threefry_partitionable is expected
+    finally:
+        jax.config.update("jax_threefry_partitionable", before)

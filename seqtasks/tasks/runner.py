@@ -14,7 +14,7 @@ from pathlib import Path
 
 import keras
 
-from seqtasks.compile_cache import share_compiled_steps
+from seqtasks.compile_cache import compile_less
 from seqtasks.distribute import (distributed, distribution_scope, is_chief,
                                  split_cpu_from_environment)
 from seqtasks.runs import RunFolder, ScratchFolder, save_run
@@ -30,9 +30,10 @@ def start_run(task, config):
     finished (see `seqtasks.runs.RunFolder`). In a multi-worker run
     (``--distribute multiworker``) only the chief writes it; the other workers work in a
     temporary folder, removed at the end (`seqtasks.runs.ScratchFolder`). On JAX, models
-    of one architecture share their compiled steps (`share_compiled_steps`).
+    of one architecture share their compiled steps and random draws compile faster
+    (`seqtasks.compile_cache.compile_less`).
     """
-    share_compiled_steps()  # before the first compile
+    compile_less(config.distribute)  # before the first compile
     split_cpu_from_environment()  # before TensorFlow starts (see seqtasks.distribute)
     with distributed(config.distribute):
         keras.utils.set_random_seed(config.seed)
