@@ -2,10 +2,11 @@
 
 One training step = forward, backward and an Adam update, compiled the way
 `model.fit` compiles it on the chosen backend (tf.function on TensorFlow, jit on JAX).
-Every layer is timed in the same run, in interleaved rounds, and the script prints
-tokens/s for each and the ratios ours/built-in, from the median round and from the
-fastest round (on a shared machine the fastest round is the least disturbed one;
-trust a ratio only when both agree and it repeats across runs).
+Every layer is timed in the same run, in interleaved rounds (each of seqtasks' layers
+right before its built-in peer), and the script prints tokens/s for each and the ratios
+ours/built-in: the median over the rounds of each round's ratio (the two layers of a
+pair timed one after the other, so a slow spell of a shared machine disturbs both) and
+the ratio of the fastest rounds.
 
     python benchmarks/rnn_throughput.py --backend tensorflow
     python benchmarks/rnn_throughput.py --backend jax --batch 32 --length 200
@@ -78,6 +79,18 @@ RATIOS = [
 ]
 
 
+def timing_order(names):
+    """`names` in the order a round times them: each of seqtasks' layers right before its
+    built-in peer (`RATIOS`), the rest after.
+
+    >>> timing_order(["Recurrent(GRUCell)", "keras LSTM", "keras GRU", "Recurrent(LSTMCell)"])
+    ['Recurrent(LSTMCell)', 'keras LSTM', 'Recurrent(GRUCell)', 'keras GRU']
+    """
+    paired = [name for pair in RATIOS for name in pair if set(pair) <= set(names)]
+    order = list(dict.fromkeys(paired))
+    return order + [name for name in names if name not in order]
+
+
 def build_model(keras, layer, args):
     inputs = keras.Input((args.length, args.input_dim), batch_size=args.batch)
     hidden = keras.layers.Masking()(inputs) if args.masked else inputs
@@ -116,9 +129,10 @@ def main(argv=None):
         for _ in range(args.warmup):
             models[name].train_on_batch(x, y)
 
-    times = {name: [] for name in models}
+    times = {name: [] for name in timing_order(models)}
     for _ in range(args.rounds):
-        for name, model in models.items():
+        for name in times:
+            model = models[name]
             start = time.perf_counter()
             for _ in range(args.steps):
                 model.train_on_batch(x, y)
@@ -134,7 +148,8 @@ def main(argv=None):
         print(f"{name:30s} {value:12,.0f} tokens/s (median)  {best[name]:12,.0f} (best)")
     for ours, peer in RATIOS:
         if ours in speed and peer in speed:
-            print(f"ratio {ours} / {peer}: {speed[ours] / speed[peer]:.2f} (median), "
+            pairs = statistics.median(p / o for o, p in zip(times[ours], times[peer]))
+            print(f"ratio {ours} / {peer}: {pairs:.2f} (median of the rounds' ratios), "
                   f"{best[ours] / best[peer]:.2f} (best)")
     return 0
 
