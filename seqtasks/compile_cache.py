@@ -19,7 +19,7 @@ the search call it first.
 
 Example:
 
->>> folder = compile_less("none")  # None on another backend  # doctest: +SKIP
+>>> folder = compile_less()  # None on another backend  # doctest: +SKIP
 """
 
 import atexit
@@ -34,13 +34,12 @@ import keras
 MIN_COMPILE_SECONDS = 0.5
 
 
-def compile_less(distribute):
+def compile_less():
     """On JAX, before the process's first compile: the compilation cache
-    (`share_compiled_steps`) and, unless the run spreads over devices (`distribute`
-    ``"data-parallel"``), the serial random bits (`serial_random_bits`). Returns the cache
-    folder, or None on another backend."""
+    (`share_compiled_steps`) and the serial random bits (`serial_random_bits`). Returns
+    the cache folder, or None on another backend."""
     folder = share_compiled_steps()
-    if folder is not None and distribute != "data-parallel":
+    if folder is not None:
         serial_random_bits()
     return folder
 
@@ -53,8 +52,9 @@ def serial_random_bits():
     The serial form compiles each draw in about half the time (two dropout masks, 2 CPU
     cores: 1.55 -> 0.72 s; the relations model's training step 9.4 -> 7.3 s of CPU time)
     and runs as fast. Its bits differ from the partitionable form's and come as
-    reproducibly from the seed. It is for one device: the partitionable form draws a
-    sharded array's bits on each shard's device.
+    reproducibly from the seed, on one device or sharded over several (a data-parallel
+    run draws what a one-device run draws; each device then computes the whole draw of a
+    sharded array, which the partitionable form splits).
     """
     import jax
 

@@ -1,6 +1,6 @@
 """Less compiling in a JAX run (`seqtasks.compile_cache`): a second model of one
 architecture loads the first one's compiled steps; the temporary folder goes at exit; a
-folder the user chose stays; random bits take the serial threefry on one device only.
+folder the user chose stays; random bits take the serial threefry unless the user chose.
 JAX decides once a process whether it caches, so each check runs in a JAX process of
 its own."""
 
@@ -19,7 +19,7 @@ SCRIPT = """
 import sys, jax, keras, numpy as np
 import seqtasks.compile_cache as cache
 cache.MIN_COMPILE_SECONDS = 0.0  # the little model below compiles quickly
-folder = cache.compile_less(sys.argv[1])
+folder = cache.compile_less()
 print("partitionable", jax.config.jax_threefry_partitionable)
 hits = []
 jax.monitoring.register_event_listener(
@@ -38,14 +38,14 @@ print("folder", folder)
 @pytest.fixture(scope="module")
 def jax_runs(tmp_path_factory):
     """The lines the script prints in two fresh JAX processes, run side by side: with the
-    default settings, and with a cache folder the user chose in a data-parallel run
+    default settings, and with a cache folder and threefry form the user chose
     (-> (lines, folder))."""
     chosen = tmp_path_factory.mktemp("chosen")
     settings = {"default": {}, "chosen": {"JAX_COMPILATION_CACHE_DIR": str(chosen),
-                                          "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0"}}
-    distribute = {"default": "none", "chosen": "data-parallel"}
+                                          "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0",
+                                          "JAX_THREEFRY_PARTITIONABLE": "1"}}
     processes = {name: subprocess.Popen(
-        [sys.executable, "-c", SCRIPT, distribute[name]], cwd=ROOT, stdout=subprocess.PIPE,
+        [sys.executable, "-c", SCRIPT], cwd=ROOT, stdout=subprocess.PIPE,
         stderr=subprocess.PIPE, text=True, env={**os.environ, "KERAS_BACKEND": "jax", **env})
         for name, env in settings.items()}
     runs = {}
@@ -59,7 +59,7 @@ def jax_runs(tmp_path_factory):
 def test_a_second_model_loads_the_first_ones_compiled_steps_from_a_folder_removed_at_exit(
         jax_runs):
     (_, partitionable), (_, first), (_, second), (_, folder) = jax_runs[0]["default"]
-    assert partitionable == "False"  # one device: the serial threefry, which compiles faster
+    assert partitionable == "False"  # the serial threefry, which compiles faster
     assert int(first) == 0 and int(second) >= 1  # at least the training step
     assert "seqtasks-jax-cache-" in folder and not Path(folder).exists()
 
@@ -67,14 +67,14 @@ def test_a_second_model_loads_the_first_ones_compiled_steps_from_a_folder_remove
 def test_a_cache_folder_the_user_chose_stays(jax_runs):
     runs, chosen = jax_runs
     (_, partitionable), (_, first), (_, second), (_, folder) = runs["chosen"]
-    assert partitionable == "True"  # data-parallel: JAX's default, bits drawn per shard
+    assert partitionable == "True"  # the form the user chose
     assert int(first) == 0 and int(second) >= 1
     assert folder == str(chosen) and any(chosen.iterdir())
 
 
 @pytest.mark.skipif(keras.backend.backend() == "jax", reason="checks the other backends")
 def test_no_cache_on_other_backends():
-    assert compile_less("none") is None
+    assert compile_less() is None
 
 
 @pytest.mark.parametrize("chosen, expected", [(None, False), ("1", True)])

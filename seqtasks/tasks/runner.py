@@ -33,7 +33,7 @@ def start_run(task, config):
     of one architecture share their compiled steps and random draws compile faster
     (`seqtasks.compile_cache.compile_less`).
     """
-    compile_less(config.distribute)  # before the first compile
+    compile_less()  # before the first compile
     split_cpu_from_environment()  # before TensorFlow starts (see seqtasks.distribute)
     with distributed(config.distribute):
         keras.utils.set_random_seed(config.seed)

@@ -102,7 +102,7 @@ def search(task_name, config=None, space=None, tuner="random", max_trials=10,
     _prepare_folder(out, _settings(task, tuner, objective, space, executions_per_trial, config),
                     overwrite and part != "worker", owner=part != "worker")
 
-    compile_less(config.distribute)  # on JAX: trials of one program compile once
+    compile_less()  # on JAX: trials of one program compile once
     with distributed(config.distribute):  # before TensorFlow starts: it may split the CPU
         keras.utils.set_random_seed(config.seed)
         hypermodel = TaskHyperModel(task, config, task.prepare(config), space, objective)
