@@ -34,6 +34,7 @@ class GRU:
     """
 
     reset_after: bool
+    keeping_gate = 0  # z = 1 keeps h (`fused.saturated_at_masked_steps`)
 
     @property
     def saved_blocks(self):

@@ -35,6 +35,7 @@ class LSTM:
 
     saved_blocks = 4
     gradient_blocks = 4
+    keeping_gate = None  # no gate keeps h: masked steps select the old states
 
     def project(self, inputs, kernel, bias):
         return ops.matmul(inputs, kernel) + bias

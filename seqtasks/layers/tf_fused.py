@@ -136,5 +136,5 @@ def _sequence(cell, inputs, kernel, recurrent_kernel, bias, initial_states, vali
 
 lstm = functools.partial(run_lstm, _sequence)
 lstm.__doc__ = "The fused LSTM on TensorFlow, with `keras.src.backend.lstm`'s contract."
-gru = functools.partial(run_gru, _sequence)
+gru = functools.partial(run_gru, _sequence, saturate_masked_steps=True)
 gru.__doc__ = "The fused GRU on TensorFlow, with `keras.src.backend.gru`'s contract."
