@@ -41,7 +41,9 @@ def tf_config(ports, index):
 
 
 def steps_per_epoch(output):
-    """The step counts of the epochs that Keras's ``--verbose 2`` lines show."""
+    """The step counts of the epochs of the task's model that Keras's ``--verbose 2``
+    lines show (before the sentiment task's bag-of-n-grams model trains its own)."""
+    output = output.split("training the bag-of-n-grams model")[0]
     return [int(total) for done, total in re.findall(r"^(\d+)/(\d+) - ", output, re.M)
             if done == total]
 
