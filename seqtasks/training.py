@@ -179,19 +179,26 @@ def _first_batch(data):
 
 
 def compiled(function):
-    """`function` jit-compiled on JAX (one compilation per input shape, where JAX would
-    otherwise compile each operation, and each scan, for each shape); as it is elsewhere.
-    Variables it reads are taken at their values when it first runs on a shape: compile
-    it for one use, such as decoding a split after training.
+    """`function` compiled once per input shape: `jax.jit` on JAX (where JAX would
+    otherwise compile each operation, and each scan, for each shape), a `tf.function` on
+    TensorFlow (where a scan would otherwise run a Python step per time step: a CRF's
+    Viterbi decoding of a split 10 times slower); as it is on torch. Variables it reads
+    are taken at their values when it first runs on a shape: compile it for one use,
+    such as decoding a split after training.
 
-    >>> compiled(abs)(-2)
-    2
+    >>> float(compiled(keras.ops.abs)(-2.0))
+    2.0
     """
-    if keras.backend.backend() != "jax":
-        return function
-    import jax
+    backend = keras.backend.backend()
+    if backend == "jax":
+        import jax
 
-    return jax.jit(function)
+        return jax.jit(function)
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        return tf.function(function, reduce_retracing=True, autograph=False)
+    return function
 
 
 def predict_batch(model, inputs, rows=None, padding=Padding()):

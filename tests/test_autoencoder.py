@@ -60,6 +60,7 @@ def test_reconstruction_accuracy_counts_real_tokens_and_whole_sequences():
     assert result["sequence_accuracy"] == pytest.approx(1 / 3)
 
 
+@pytest.mark.slow
 def test_it_learns_to_reconstruct_short_sequences():
     train = random_sequences(1000, 1, 3, VOCAB, seed=0)
     model = build_sequence_autoencoder(VOCAB, 3, embedding_dim=8, cell="gru", units=24)

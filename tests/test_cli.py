@@ -38,6 +38,7 @@ def test_every_help_exits_0_and_shows_defaults(argv, capsys):
         assert "--units" in out and "(default:" in out and "--data" in out
 
 
+@pytest.mark.slow
 def test_python_dash_m_seqtasks_runs_quietly():
     result = command("--help")
     assert result.returncode == 0 and "predict" in result.stdout

@@ -56,6 +56,7 @@ def jax_runs(tmp_path_factory):
     return runs, chosen
 
 
+@pytest.mark.slow
 def test_a_second_model_loads_the_first_ones_compiled_steps_from_a_folder_removed_at_exit(
         jax_runs):
     (_, partitionable), (_, first), (_, second), (_, folder) = jax_runs[0]["default"]
@@ -64,6 +65,7 @@ def test_a_second_model_loads_the_first_ones_compiled_steps_from_a_folder_remove
     assert "seqtasks-jax-cache-" in folder and not Path(folder).exists()
 
 
+@pytest.mark.slow
 def test_a_cache_folder_the_user_chose_stays(jax_runs):
     runs, chosen = jax_runs
     (_, partitionable), (_, first), (_, second), (_, folder) = runs["chosen"]

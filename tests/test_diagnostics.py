@@ -129,6 +129,7 @@ def test_open_forget_gates_keep_lstm_gradients_alive():
     assert ratios[5.0] > 0.05 and ratios[5.0] > 100 * ratios[1.0]
 
 
+@pytest.mark.slow
 def test_after_training_gru_keeps_gradients_that_elman_loses():
     flows = {cell: gradient_flow(cell, length=30, units=16, batch=16, train_steps=200)
              for cell in ("elman", "gru")}

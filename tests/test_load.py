@@ -112,6 +112,7 @@ def test_every_run_folder_has_the_same_layout(runs):
         assert not (folder / "backup").exists()
 
 
+@pytest.mark.slow
 def test_import_seqtasks_registers_every_serializable_class():
     names = sorted({name for path in (ROOT / "seqtasks").rglob("*.py")
                     for name in re.findall(r"register_keras_serializable\([^)]*\)\s*\nclass (\w+)",

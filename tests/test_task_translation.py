@@ -365,6 +365,7 @@ def test_the_run_folder_loads_back_and_reproduces_its_translations(tiny_run):
 
 
 @pytest.mark.e2e
+@pytest.mark.slow
 def test_a_large_vocabulary_is_learned_past_the_unigram_loss():
     # Word-for-word "translation" over a Zipfian vocabulary of 1,000 words. With a tanh
     # attentional layer (Luong's) this stalls at the unigram loss (1.004 times it after 8

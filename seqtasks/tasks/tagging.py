@@ -272,11 +272,13 @@ class Predictor:
 
     def __init__(self, model, preprocessor, config):
         self.model, self.preprocessor, self.config = model, preprocessor, config
+        self.decode = viterbi_decoder(model)  # compiled on the first call, then reused
 
     def predict(self, sentences, batch_size=64):
         sentences = [sentences] if isinstance(sentences, str) else list(sentences)
         token_lists = [tokens_of(sentence) for sentence in sentences]
-        tag_lists = predict_tags(self.model, self.preprocessor, token_lists, batch_size)
+        tag_lists = predict_tags(self.model, self.preprocessor, token_lists, batch_size,
+                                 self.decode)
         return [list(zip(tokens, tags)) for tokens, tags in zip(token_lists, tag_lists)]
 
     @staticmethod
@@ -306,10 +308,17 @@ def tagger_outputs(model, preprocessor, token_lists, batch_size=64):
     return results
 
 
-def predict_tags(model, preprocessor, token_lists, batch_size=64):
-    """The predicted tags of each list of tokens (batched by length; none for no tokens)."""
+def viterbi_decoder(model):
+    """The compiled ``crf.decode`` of a trained `CRFModel` (`compiled`: its weights as
+    they are now), None for a softmax tagger."""
+    return compiled(model.crf.decode) if isinstance(model, CRFModel) else None
+
+
+def predict_tags(model, preprocessor, token_lists, batch_size=64, decode=None):
+    """The predicted tags of each list of tokens (batched by length; none for no tokens),
+    decoded by `decode` (default: a new `viterbi_decoder` of the model)."""
     tag_lists = [[] for _ in token_lists]
-    decode = compiled(model.crf.decode) if isinstance(model, CRFModel) else None
+    decode = decode or viterbi_decoder(model)
     for rows, outputs, lengths in tagger_outputs(model, preprocessor, token_lists, batch_size):
         tag_ids = best_tag_ids(model, outputs, lengths, decode)
         for k, tags in zip(rows, preprocessor.decode(tag_ids, lengths)):
