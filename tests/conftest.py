@@ -12,28 +12,26 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 # The tests of tests/test_backends.py that check a JAX pytest run -> that run's arguments
-# and environment. On JAX, the cells are compared with Keras's built-in layers inside
-# `Recurrent` (inside `keras.layers.RNN` on TensorFlow too), mixtures of CRF taggers only,
-# saving and loading is checked for the standard cells (every variant is on TensorFlow), the minimal cells' linear path against the step loop with
-# the mask that has holes and a masked first step, and their scan form (JAX only); the
-# float64 run selects the CRF's brute-force checks and the Tree-LSTM's reference checks
-# (by name); a fourth run checks the padded batch shapes (tests/test_fixed_shapes.py).
+# and environment; two processes, each importing TensorFlow and JAX once. On JAX, the
+# cells are compared with Keras's built-in layers inside `Recurrent` (inside
+# `keras.layers.RNN` on TensorFlow too), saving and loading is checked for the standard
+# cells (every variant is on TensorFlow), the minimal cells' linear path against the step
+# loop with the mask that has holes and a masked first step, and their scan form (JAX
+# only), the fused masked layers compiled with unknown sizes, and the padded batch shapes
+# (tests/test_fixed_shapes.py); the float64 run selects the CRF's brute-force checks and
+# the Tree-LSTM's reference checks (by name).
 # The gated graph's float64 checks run on JAX with KERAS_BACKEND=jax JAX_ENABLE_X64=1
 # pytest tests/test_gated_graph.py (not in this run, to keep the suite within CI's time).
 JAX_RUNS = {
     "tests/test_backends.py::test_cell_and_layer_tests_pass_on_jax": (
         ["tests/test_cells.py", "tests/test_layers.py", "tests/test_minimal_cells.py",
-         "tests/test_ngram_classifier.py", "tests/test_mixtures.py", "-k",
-         "not (save_and_load and (layernorm or peephole or noforget or resetbefore or "
-         "minimal or narx or mingru or minlstm)) and not (test_minimal_cells and not (holes "
-         "or forms or hand_written)) and not ((builtin_layers or inside_bidirectional) and "
-         "RNN) and not (test_mixtures and softmax)"],
-        {}),
-    "tests/test_backends.py::test_fused_masked_layers_pass_on_jax": (
-        ["tests/test_fused_masked.py", "-k", "compiled and True"],
-        {}),
-    "tests/test_backends.py::test_fixed_shapes_pass_on_jax": (
-        ["tests/test_fixed_shapes.py"],
+         "tests/test_ngram_classifier.py", "tests/test_fused_masked.py",
+         "tests/test_fixed_shapes.py", "-k",
+         "(not test_fused_masked and not (save_and_load and (layernorm or peephole or "
+         "noforget or resetbefore or minimal or narx or mingru or minlstm)) and not "
+         "(test_minimal_cells and not (holes or forms or hand_written)) and not "
+         "((builtin_layers or inside_bidirectional) and RNN)) or "
+         "(test_fused_masked and compiled and True)"],
         {}),
     "tests/test_backends.py::test_float64_layer_checks_pass_on_jax": (
         ["tests/test_crf.py", "tests/test_tree_lstm.py",
