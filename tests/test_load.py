@@ -17,8 +17,8 @@ from seqtasks.tasks.runner import run_task
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = {"epochs": 1, "units": 8, "embedding_dim": 8, "verbose": 0, "max_seconds": 10.0}
-# Per task: settings that keep the run to seconds (one tagger: the mixtures are
-# tests/test_task_tagging.py's), and the inputs to predict.
+# Per task: settings that keep the run to seconds (one tagger, one Tree-LSTM: the mixtures
+# are the tasks' own tests'), and the inputs to predict.
 SETTINGS = {
     "sentiment": ({"min_freq": 1, "batch_size": 64}, ["a superb film", "the plot was dull"]),
     "tagging": ({"batch_size": 64, "members": 1, "features": False},
@@ -26,7 +26,7 @@ SETTINGS = {
     "generation": ({"max_chars": 6000, "seq_len": 16, "batch_size": 8, "sample_length": 10},
                    ["The "]),
     "translation": ({"batch_size": 64}, ["the 3rd of March 2021", "5 May 1999"]),
-    "trees": ({"batch_size": 64, "baseline": "none"},
+    "trees": ({"batch_size": 64, "baseline": "none", "members": 1},
               ["((the film) (was (not good)))", "(3 (2 a) (4 superb))"]),
     "relations": ({"batch_size": 64, "model": "graph"},
                   [(["the", "dog", "saw", "a", "cat", "."], [2, 3, 0, 5, 3, 3]),
