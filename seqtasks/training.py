@@ -182,9 +182,9 @@ def compiled(function):
     """`function` compiled once per input shape: `jax.jit` on JAX (where JAX would
     otherwise compile each operation, and each scan, for each shape), a `tf.function` on
     TensorFlow (where a scan would otherwise run a Python step per time step: a CRF's
-    Viterbi decoding of a split 10 times slower); as it is on torch. Variables it reads
-    are taken at their values when it first runs on a shape: compile it for one use,
-    such as decoding a split after training.
+    Viterbi decoding of a split 10 times slower); as it is on torch. On JAX, variables
+    it reads are taken at their values when it first runs on a shape: compile it for one
+    use, such as decoding a split after training.
 
     >>> float(compiled(keras.ops.abs)(-2.0))
     2.0

@@ -394,6 +394,7 @@ def test_run_task_and_the_recipe_give_the_same_run(small_data, tmp_path):
     assert 0.0 <= metrics["f1"] <= 1.0 and metrics["test_sentences"] == 20
 
 
+@pytest.mark.e2e
 def test_a_run_of_two_members_and_a_feature_tagger_keeps_their_mix_and_loads_back(
         small_data, tmp_path):
     run_dir = tmp_path / "task"

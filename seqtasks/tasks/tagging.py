@@ -604,10 +604,12 @@ def unknown_word_scores(token_lists, gold, predicted, known, prefix):
             f"{prefix}_accuracy": float(np.mean(hits)) if hits else None}
 
 
-def tag_split(model, data, split, batch_size):
-    """``(token lists, gold tags, predicted tags)`` of the sentences of `split`."""
+def tag_split(model, data, split, batch_size, decode=None):
+    """``(token lists, gold tags, predicted tags)`` of the sentences of `split` (decoded
+    by `decode`, as in `predict_tags`)."""
     token_lists, gold = map(list, zip(*data.sentences[split]))
-    return token_lists, gold, predict_tags(model, data.preprocessor, token_lists, batch_size)
+    return token_lists, gold, predict_tags(model, data.preprocessor, token_lists, batch_size,
+                                           decode)
 
 
 def parts_of(model):
@@ -623,8 +625,10 @@ def evaluate(model, data, config):
     validation accuracy, the test tokens whose tag training never shows (counted as
     errors) and the test confusion matrix (of the training tags)."""
     with phase("tagging the test and validation sentences", config.verbose):
-        token_lists, gold, predicted = tag_split(model, data, "test", config.batch_size)
-        _, valid_gold, valid_predicted = tag_split(model, data, "valid", config.batch_size)
+        decode = viterbi_decoder(model)  # one compiled decoder for both splits
+        token_lists, gold, predicted = tag_split(model, data, "test", config.batch_size, decode)
+        _, valid_gold, valid_predicted = tag_split(model, data, "valid", config.batch_size,
+                                                   decode)
     preprocessor = data.preprocessor
     training_words = {token for tokens, _ in data.sentences["train"] for token in tokens}
     tags = sorted(preprocessor.tags.tokens[1:])
