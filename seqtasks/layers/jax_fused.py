@@ -29,17 +29,51 @@ from seqtasks.layers.fused_gru import run_gru
 from seqtasks.layers.fused_lstm import run_lstm
 
 
+def active_range(valid, time):
+    """``(start, end)``: the steps from the first to the last that some row of `valid`
+    (None: all; time-major) marks. Every step outside keeps every row's states, so a batch
+    padded past its longest row (to a bucket: `seqtasks.data.batching.pad_batch`) costs
+    the loops no steps.
+
+    >>> import numpy as np
+    >>> valid = np.array([[0, 0], [1, 0], [0, 1], [0, 0]], bool)[..., None]
+    >>> [int(t) for t in active_range(valid, 4)]
+    [1, 3]
+    """
+    if valid is None:
+        return 0, time
+    active = jnp.any(valid, axis=(1, 2))
+    return jnp.argmax(active), time - jnp.argmax(active[::-1])
+
+
+def _outside(states, start, end, first, last):
+    """The time-major `states` with `first` before step `start` and `last` from `end` on."""
+    step = jnp.arange(states.shape[0])[:, None, None]
+    return jnp.where(step < start, first, jnp.where(step >= end, last, states))
+
+
 def _forward(cell, inputs, kernel, recurrent_kernel, bias, initial_states, valid):
-    """Runs the time-major sequence; returns all states and all saved values."""
+    """Runs the time-major sequence over its `active_range`; returns all states (kept
+    outside the range) and all saved values (zero outside the range, where the backward
+    pass does not read them)."""
     weights = cell.forward_weights(recurrent_kernel, bias)
+    time = inputs.shape[0]
+    start, end = active_range(valid, time)
 
-    def step(states, step_inputs):
-        projected = cell.project(step_inputs["x"], kernel, bias)
-        states, saved = forward_step(cell, projected, states, weights, step_inputs.get("valid"))
-        return states, (states, saved)
+    def step(t, carry):
+        states, sequences, saved = carry
+        states, saved_now = forward_step(cell, cell.project(inputs[t], kernel, bias), states,
+                                         weights, None if valid is None else valid[t])
+        return (states, tuple(s.at[t].set(new) for s, new in zip(sequences, states)),
+                saved.at[t].set(saved_now))
 
-    _, (states, saved) = lax.scan(step, initial_states, steps(valid, x=inputs))
-    return states, saved
+    saved_step = jax.eval_shape(lambda: cell.step(cell.project(inputs[0], kernel, bias),
+                                                  initial_states, weights)[1])
+    empty = (tuple(jnp.zeros((time, *s.shape), s.dtype) for s in initial_states),
+             jnp.zeros((time, *saved_step.shape), saved_step.dtype))
+    last, sequences, saved = lax.fori_loop(start, end, step, (initial_states, *empty))
+    return tuple(map(_outside, sequences, (start,) * len(last), (end,) * len(last),
+                     initial_states, last)), saved
 
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(0,))
@@ -62,17 +96,30 @@ def _sequence_bwd(cell, residuals, cotangents):
     d_hs, *d_last_others = cotangents
     previous_states = tuple(map(previous, initial_states, states))
     weights = cell.backward_weights(recurrent_kernel)
-
-    def step(d_states, slices):
-        return backward_step(cell, d_states, slices, weights)
-
     sequences = cell.backward_sequences(states, previous_states, saved)
-    d_initial_states, d_steps = lax.scan(
-        step,
-        (jnp.zeros_like(initial_states[0]), *d_last_others),
-        steps(valid, d_h=d_hs, **sequences),
-        reverse=True,
-    )
+    slices = steps(valid, d_h=d_hs, **sequences)
+    time = inputs.shape[0]
+    start, end = active_range(valid, time)
+    # Outside the active range every step passes the states' gradients through and adds
+    # the output's: the steps after it add up before the loop, those before it after.
+    step_index = jnp.arange(time)[:, None, None]
+    d_h_after, d_h_before = (jnp.sum(jnp.where(outside, d_hs, 0.0), axis=0)
+                             for outside in (step_index >= end, step_index < start))
+
+    def step(i, carry):
+        t = start + end - 1 - i
+        d_states, d_steps = carry
+        d_states, d_step = backward_step(cell, d_states, {k: v[t] for k, v in slices.items()},
+                                         weights)
+        return d_states, d_steps.at[t].set(d_step)
+
+    d_step_shape = jax.eval_shape(lambda: backward_step(
+        cell, (initial_states[0], *d_last_others), {k: v[0] for k, v in slices.items()},
+        weights)[1])
+    d_states, d_steps = lax.fori_loop(
+        start, end, step,
+        ((d_h_after, *d_last_others), jnp.zeros((time, *d_step_shape.shape), d_step_shape.dtype)))
+    d_initial_states = (d_states[0] + d_h_before, *d_states[1:])
     # Weight and input gradients: one matrix product over all (time * batch) rows each.
     d_input_rows, d_kernel, d_recurrent_kernel, d_bias = cell.weight_gradients(
         rows(inputs), step_rows(d_steps, valid),
