@@ -16,8 +16,13 @@ the ratio of the fastest rounds.
         --only "Recurrent(LSTMCell),keras LSTM,Recurrent(GRUCell),keras GRU"
 
 With ``--masked`` the batch is right-padded: each sequence's length is drawn uniformly
-from [length/2, length], the steps after it are zeros, and a `keras.layers.Masking`
-layer gives every model the mask (tokens/s then still count the padded steps).
+from [longest/2, longest] (``--longest``, default: the length), the steps after it are
+zeros, and a `keras.layers.Masking` layer gives every model the mask (tokens/s then
+still count the padded steps). A longest below the length gives a batch padded past its
+longest row, as `keras.utils.pad_sequences(maxlen=...)` pads every batch to one length:
+
+    python benchmarks/rnn_throughput.py --masked --longest 50 \
+        --only "Recurrent(LSTMCell),keras LSTM"
 
 The minimal cells (`MinGRUCell`, `MinLSTMCell`) run as one input projection and a linear
 recurrence whose form (`--linear-form loop|scan`, default: the backend's in
@@ -46,8 +51,10 @@ def parse_args(argv=None):
                         help="comma-separated subset of layer names to time")
     parser.add_argument("--linear-form", choices=("loop", "scan"), default=None,
                         help="the minimal cells' linear recurrence (default: the backend's)")
+    parser.add_argument("--longest", type=int, default=None,
+                        help="with --masked, the longest sequence (default: --length)")
     parser.add_argument("--masked", action="store_true",
-                        help="right-padded batches, lengths uniform in [length/2, length]")
+                        help="right-padded batches, lengths uniform in [longest/2, longest]")
     return parser.parse_args(argv)
 
 
@@ -116,7 +123,8 @@ def main(argv=None):
     rng = np.random.default_rng(0)
     x = rng.standard_normal((args.batch, args.length, args.input_dim), dtype=np.float32)
     if args.masked:
-        lengths = rng.integers(args.length // 2, args.length, size=args.batch, endpoint=True)
+        longest = min(args.longest or args.length, args.length)
+        lengths = rng.integers(longest // 2, longest, size=args.batch, endpoint=True)
         x[np.arange(args.length)[None, :] >= lengths[:, None]] = 0.0
     y = rng.standard_normal((args.batch, 1), dtype=np.float32)
     chosen = candidates(keras, seqtasks)
@@ -148,7 +156,8 @@ def main(argv=None):
     best = {name: tokens / min(t) for name, t in times.items()}
     print(f"backend={keras.backend.backend()} batch={args.batch} length={args.length} "
           f"input={args.input_dim} units={args.units} rounds={args.rounds} steps={args.steps} "
-          f"linear form={form} masked={args.masked}")
+          f"linear form={form} masked={args.masked}"
+          + (f" longest={args.longest}" if args.masked and args.longest else ""))
     for name, value in speed.items():
         print(f"{name:30s} {value:12,.0f} tokens/s (median)  {best[name]:12,.0f} (best)")
     for ours, peer in RATIOS:

@@ -84,6 +84,24 @@ def saturated_at_masked_steps(cell, sequence, kernel, valid, units):
     return sequence, ops.concatenate([kernel, ops.cast(row, kernel.dtype)[None]], axis=0)
 
 
+def active_range(valid, time):
+    """``(start, end)``: the steps from the first to the last that some row of `valid`
+    (None: all; time-major, (time, batch, 1)) marks, of a sequence of `time` steps. Every
+    step outside keeps every row's states, so the loops skip them: a batch padded past its
+    longest row (to a fixed length, or to a bucket: `seqtasks.data.batching.pad_batch`)
+    costs no loop steps for its padding. No step marked: all of them.
+
+    >>> import numpy as np
+    >>> valid = np.array([[0, 0], [1, 0], [0, 1], [0, 0]], bool)[..., None]
+    >>> [int(t) for t in active_range(valid, 4)]
+    [1, 3]
+    """
+    if valid is None:
+        return 0, time
+    active = ops.cast(ops.any(valid, axis=(1, 2)), "int32")
+    return ops.argmax(active), time - ops.argmax(ops.flip(active, axis=0))
+
+
 def _where_valid(valid, new, old):
     """`new` at the rows where `valid` (batch, 1) is True, `old` elsewhere; `new` if None."""
     return new if valid is None else ops.where(valid, new, old)
@@ -138,7 +156,8 @@ def previous(initial, sequence):
 
 def run_fused(sequence_fn, cell, inputs, initial_states, mask, kernel, recurrent_kernel, bias,
               activation, recurrent_activation, return_sequences=False, go_backwards=False,
-              unroll=False, zero_output_for_mask=False, saturate_masked_steps=False):
+              unroll=False, zero_output_for_mask=False, saturate_masked_steps=False,
+              skip_masked_ends=False):
     """`cell` over a batch-major sequence, with the contract of `keras.src.backend.lstm`.
 
     `sequence_fn(cell, time_major_inputs, kernel, recurrent_kernel, bias, initial_states,
@@ -148,7 +167,8 @@ def run_fused(sequence_fn, cell, inputs, initial_states, mask, kernel, recurrent
     (`zero_output_for_mask` as in `keras.layers.RNN`, which the backends' fused
     functions do not take; with `saturate_masked_steps`, a cell with a ``keeping_gate``
     runs its masked steps by `saturated_at_masked_steps`, not by selecting the old
-    states): `outputs` is (batch, time, units) with `return_sequences` (in
+    states; with `skip_masked_ends`, the sequence is cut to its `active_range` before
+    `sequence_fn`, which a backend with dynamic shapes (TensorFlow) can do): `outputs` is (batch, time, units) with `return_sequences` (in
     processing order, reversed with `go_backwards`) and the last output with a time axis
     of 1 otherwise. Raises NotImplementedError for what it does not support: `unroll`, no
     bias, activations other than tanh and sigmoid.
@@ -169,13 +189,20 @@ def run_fused(sequence_fn, cell, inputs, initial_states, mask, kernel, recurrent
     kernel, recurrent_kernel, bias = (ops.convert_to_tensor(w, dtype)
                                       for w in (kernel, recurrent_kernel, bias))
     initial_states = tuple(ops.convert_to_tensor(s, dtype) for s in initial_states)
-    loop_valid = valid
+    loop_valid, skip = valid, skip_masked_ends and valid is not None
+    if skip:
+        time = ops.shape(sequence)[0]
+        start, end = active_range(valid, time)
+        sequence, loop_valid = sequence[start:end], valid[start:end]
     if saturate_masked_steps and valid is not None and cell.keeping_gate is not None:
-        sequence, kernel = saturated_at_masked_steps(cell, sequence, kernel, valid,
+        sequence, kernel = saturated_at_masked_steps(cell, sequence, kernel, loop_valid,
                                                      recurrent_kernel.shape[0])
         loop_valid = None
     hs, *last_others = sequence_fn(cell, sequence, kernel, recurrent_kernel, bias,
                                    initial_states, loop_valid)
+    if skip:  # the skipped steps keep the states: the first before, the last after
+        hs = ops.concatenate([ops.repeat(initial_states[0][None], start, axis=0), hs,
+                              ops.repeat(hs[-1:], time - end, axis=0)], axis=0)
     shown = shown_outputs(hs, valid, zero_output_for_mask, time_axis=0)
     last_output = shown[-1]
     outputs = ops.transpose(shown, (1, 0, 2)) if return_sequences else last_output[:, None]

@@ -24,26 +24,10 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-from seqtasks.layers.fused import backward_step, forward_step, previous, rows, step_rows, steps
+from seqtasks.layers.fused import (active_range, backward_step, forward_step, previous, rows,
+                                   step_rows, steps)
 from seqtasks.layers.fused_gru import run_gru
 from seqtasks.layers.fused_lstm import run_lstm
-
-
-def active_range(valid, time):
-    """``(start, end)``: the steps from the first to the last that some row of `valid`
-    (None: all; time-major) marks. Every step outside keeps every row's states, so a batch
-    padded past its longest row (to a bucket: `seqtasks.data.batching.pad_batch`) costs
-    the loops no steps.
-
-    >>> import numpy as np
-    >>> valid = np.array([[0, 0], [1, 0], [0, 1], [0, 0]], bool)[..., None]
-    >>> [int(t) for t in active_range(valid, 4)]
-    [1, 3]
-    """
-    if valid is None:
-        return 0, time
-    active = jnp.any(valid, axis=(1, 2))
-    return jnp.argmax(active), time - jnp.argmax(active[::-1])
 
 
 def _outside(states, start, end, first, last):

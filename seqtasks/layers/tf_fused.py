@@ -134,7 +134,8 @@ def _sequence(cell, inputs, kernel, recurrent_kernel, bias, initial_states, vali
     return _with_gradient(cell, valid)(inputs, *(tf.identity(w) for w in weights_and_states))
 
 
-lstm = functools.partial(run_lstm, _sequence)
+lstm = functools.partial(run_lstm, _sequence, skip_masked_ends=True)
 lstm.__doc__ = "The fused LSTM on TensorFlow, with `keras.src.backend.lstm`'s contract."
-gru = functools.partial(run_gru, _sequence, saturate_masked_steps=True)
+gru = functools.partial(run_gru, _sequence, saturate_masked_steps=True,
+                        skip_masked_ends=True)
 gru.__doc__ = "The fused GRU on TensorFlow, with `keras.src.backend.gru`'s contract."
