@@ -36,7 +36,9 @@ A cell is an object with:
 
 The states are a tuple whose first element is h, the output.
 
-Masks: the loops take the mask of every step (``valid``, time-major, True where the
+Masks: the loops run over the `active_range` of the steps only (a step that no row
+marks keeps every row's states: a batch padded past its longest row costs no loop steps
+for it); they take the mask of every step (``valid``, time-major, True where the
 step counts) and, like Keras's loop, keep the states through a masked step; the backward
 step then passes the states' gradients through unchanged and its output is zeroed
 (`step_rows`), so the weight gradients keep their one-product form. This is exact
@@ -168,9 +170,9 @@ def run_fused(sequence_fn, cell, inputs, initial_states, mask, kernel, recurrent
     functions do not take; with `saturate_masked_steps`, a cell with a ``keeping_gate``
     runs its masked steps by `saturated_at_masked_steps`, not by selecting the old
     states; with `skip_masked_ends`, the sequence is cut to its `active_range` before
-    `sequence_fn`, which a backend with dynamic shapes (TensorFlow) can do): `outputs` is (batch, time, units) with `return_sequences` (in
-    processing order, reversed with `go_backwards`) and the last output with a time axis
-    of 1 otherwise. Raises NotImplementedError for what it does not support: `unroll`, no
+    `sequence_fn`, which a backend with dynamic shapes (TensorFlow) can do): `outputs`
+    is (batch, time, units) with `return_sequences` (in processing order, reversed with
+    `go_backwards`) and the last output with a time axis of 1 otherwise. Raises NotImplementedError for what it does not support: `unroll`, no
     bias, activations other than tanh and sigmoid.
     """
     if (

@@ -1,4 +1,4 @@
-"""The fused standard LSTM and GRU for the JAX backend: one forward scan, a hand-written
+"""The fused standard LSTM and GRU for the JAX backend: one forward loop, a hand-written
 backward.
 
 Differentiating `jax.lax.scan` automatically computes the weight gradients inside the
