@@ -15,7 +15,7 @@ import pytest
 from keras import ops
 
 from seqtasks.cells import GRUCell, LSTMCell
-from seqtasks.layers import Recurrent, recurrent
+from seqtasks.layers import Recurrent, fused, recurrent
 from gradients import outputs_and_gradients
 
 BATCH, TIME, FEATURES, UNITS = 5, 7, 3, 4
@@ -59,6 +59,15 @@ def parity_cases():
             outputs = next(kinds)
             yield pytest.param(cell_name, mask_name, go_backwards, outputs,
                                id=f"{cell_name}-{mask_name}-backwards={go_backwards}-{outputs}")
+
+
+def test_the_active_range_runs_from_the_first_to_the_last_step_some_row_marks():
+    valid = np.zeros((6, 2, 1), bool)
+    valid[1, 0, 0] = valid[3, 1, 0] = True
+    assert [int(t) for t in fused.active_range(valid, 6)] == [1, 4]
+    # No step marked: every step (the loops then keep the states at each), as with no mask.
+    assert [int(t) for t in fused.active_range(np.zeros((6, 2, 1), bool), 6)] == [0, 6]
+    assert fused.active_range(None, 6) == (0, 6)
 
 
 @pytest.fixture
