@@ -129,12 +129,13 @@ def main(argv=None):
     y = rng.standard_normal((args.batch, 1), dtype=np.float32)
     chosen = candidates(keras, seqtasks)
     if args.only:
-        unknown = sorted(set(args.only.split(",")) - set(chosen))
+        names = args.only.split(",")
+        unknown = sorted(set(names) - set(chosen))
         if unknown:
             print(f"rnn_throughput.py: --only: unknown layers {unknown}; choose among "
                   f"{', '.join(chosen)}", file=sys.stderr)
             return 2
-        chosen = {name: chosen[name] for name in args.only.split(",")}
+        chosen = {name: chosen[name] for name in names}
     models = {}
     for name, factory in chosen.items():
         keras.utils.set_random_seed(0)

@@ -172,8 +172,9 @@ def run_fused(sequence_fn, cell, inputs, initial_states, mask, kernel, recurrent
     states; with `skip_masked_ends`, the sequence is cut to its `active_range` before
     `sequence_fn`, which a backend with dynamic shapes (TensorFlow) can do): `outputs`
     is (batch, time, units) with `return_sequences` (in processing order, reversed with
-    `go_backwards`) and the last output with a time axis of 1 otherwise. Raises NotImplementedError for what it does not support: `unroll`, no
-    bias, activations other than tanh and sigmoid.
+    `go_backwards`) and the last output with a time axis of 1 otherwise. Raises
+    NotImplementedError for what it does not support: `unroll`, no bias, activations
+    other than tanh and sigmoid.
     """
     if (
         unroll

@@ -38,8 +38,8 @@ def _outside(states, start, end, first, last):
 
 def _forward(cell, inputs, kernel, recurrent_kernel, bias, initial_states, valid):
     """Runs the time-major sequence over its `active_range`; returns all states (kept
-    outside the range) and all saved values (zero outside the range, where the backward
-    pass does not read them)."""
+    outside the range), all saved values (zero outside the range, where the backward
+    pass does not read them) and the range."""
     weights = cell.forward_weights(recurrent_kernel, bias)
     time = inputs.shape[0]
     start, end = active_range(valid, time)
@@ -51,13 +51,13 @@ def _forward(cell, inputs, kernel, recurrent_kernel, bias, initial_states, valid
         return (states, tuple(s.at[t].set(new) for s, new in zip(sequences, states)),
                 saved.at[t].set(saved_now))
 
-    saved_step = jax.eval_shape(lambda: cell.step(cell.project(inputs[0], kernel, bias),
-                                                  initial_states, weights)[1])
+    batch, units = initial_states[0].shape
     empty = (tuple(jnp.zeros((time, *s.shape), s.dtype) for s in initial_states),
-             jnp.zeros((time, *saved_step.shape), saved_step.dtype))
+             jnp.zeros((time, batch, cell.saved_blocks * units), inputs.dtype))
     last, sequences, saved = lax.fori_loop(start, end, step, (initial_states, *empty))
-    return tuple(map(_outside, sequences, (start,) * len(last), (end,) * len(last),
-                     initial_states, last)), saved
+    states = tuple(_outside(sequence, start, end, first, final)
+                   for sequence, first, final in zip(sequences, initial_states, last))
+    return states, saved, (start, end)
 
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(0,))
@@ -65,25 +65,26 @@ def _sequence(cell, inputs, kernel, recurrent_kernel, bias, initial_states, vali
     """(the h carried through every step (time, batch, units), the last value of each
     other state) of `cell` over a time-major sequence whose steps `valid` (None: all)
     marks."""
-    states, _ = _forward(cell, inputs, kernel, recurrent_kernel, bias, initial_states, valid)
+    states, _, _ = _forward(cell, inputs, kernel, recurrent_kernel, bias, initial_states, valid)
     return (states[0], *(s[-1] for s in states[1:]))
 
 
 def _sequence_fwd(cell, inputs, kernel, recurrent_kernel, bias, initial_states, valid):
-    states, saved = _forward(cell, inputs, kernel, recurrent_kernel, bias, initial_states, valid)
-    residuals = (inputs, kernel, recurrent_kernel, states, saved, initial_states, valid)
+    states, saved, span = _forward(cell, inputs, kernel, recurrent_kernel, bias, initial_states,
+                                   valid)
+    residuals = (inputs, kernel, recurrent_kernel, states, saved, initial_states, valid, span)
     return (states[0], *(s[-1] for s in states[1:])), residuals
 
 
 def _sequence_bwd(cell, residuals, cotangents):
-    inputs, kernel, recurrent_kernel, states, saved, initial_states, valid = residuals
+    (inputs, kernel, recurrent_kernel, states, saved, initial_states, valid,
+     (start, end)) = residuals
     d_hs, *d_last_others = cotangents
     previous_states = tuple(map(previous, initial_states, states))
     weights = cell.backward_weights(recurrent_kernel)
     sequences = cell.backward_sequences(states, previous_states, saved)
     slices = steps(valid, d_h=d_hs, **sequences)
-    time = inputs.shape[0]
-    start, end = active_range(valid, time)
+    time, batch, units = states[0].shape
     # Outside the active range every step passes the states' gradients through and adds
     # the output's: the steps after it add up before the loop, those before it after.
     step_index = jnp.arange(time)[:, None, None]
@@ -97,12 +98,8 @@ def _sequence_bwd(cell, residuals, cotangents):
                                          weights)
         return d_states, d_steps.at[t].set(d_step)
 
-    d_step_shape = jax.eval_shape(lambda: backward_step(
-        cell, (initial_states[0], *d_last_others), {k: v[0] for k, v in slices.items()},
-        weights)[1])
-    d_states, d_steps = lax.fori_loop(
-        start, end, step,
-        ((d_h_after, *d_last_others), jnp.zeros((time, *d_step_shape.shape), d_step_shape.dtype)))
+    d_steps = jnp.zeros((time, batch, cell.gradient_blocks * units), d_hs.dtype)
+    d_states, d_steps = lax.fori_loop(start, end, step, ((d_h_after, *d_last_others), d_steps))
     d_initial_states = (d_states[0] + d_h_before, *d_states[1:])
     # Weight and input gradients: one matrix product over all (time * batch) rows each.
     d_input_rows, d_kernel, d_recurrent_kernel, d_bias = cell.weight_gradients(
